@@ -1,0 +1,50 @@
+# make demo: set up, then render the unrolled RNN with the BPTT check.
+# make test: set up, then run the whole suite.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test bench graphviz setup docs clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e ".[dev]"
+	$(PY) -m ipykernel install --user --name python3 >/dev/null 2>&1 || true
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+# Graphviz's `dot`: on PATH or named by MINIGRAD_DOT; else Debian's package where we are root.
+graphviz:
+	@if [ -n "$$MINIGRAD_DOT" ] && [ -x "$$MINIGRAD_DOT" ]; then exit 0; fi; \
+	if command -v dot >/dev/null 2>&1; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing Graphviz (Debian package graphviz)"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz >/dev/null) \
+			|| { echo "apt-get could not install graphviz" >&2; exit 1; }; \
+	else \
+		echo "Graphviz's dot program is missing. Install it with one of:" >&2; \
+		echo "  sudo apt-get install graphviz   |   brew install graphviz   |   conda install -c conda-forge graphviz" >&2; \
+		echo "or set MINIGRAD_DOT=/path/to/dot" >&2; \
+		exit 1; \
+	fi
+
+test: $(STAMP) graphviz
+	$(PY) -m pytest
+
+demo: $(STAMP) graphviz
+	@mkdir -p out
+	$(VENV)/bin/minigrad bptt --seq-len 4 --hidden 3 --grads --highlight W --out out/rnn-bptt.svg
+
+docs: $(STAMP) graphviz
+	$(VENV)/bin/minigrad bptt --seq-len 4 --hidden 3 --grads --highlight W --out docs/rnn-bptt.svg
+
+bench: $(STAMP)
+	$(PY) benchmarks/rnn.py
+	$(PY) benchmarks/ops.py
+	$(PY) benchmarks/memory.py
+
+clean:
+	rm -rf $(VENV) out build *.egg-info .pytest_cache .hypothesis

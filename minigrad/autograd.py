@@ -1,0 +1,147 @@
+"""Reverse mode: one walk over the graph, then one loop that applies each node's VJP.
+
+For ``L = loss`` and a node ``y = op(x1, ..., xn)`` the loop receives ``g = dL/dy`` (complete, since
+every consumer of ``y`` comes later in topological order and was processed first) and sends
+``dL/dxi = vjp(g)[i]`` to each parent. A tensor used in several places gets the sum of what each
+use sends: ``dL/dx = sum over uses u of dL/dy_u dy_u/dx`` -- which, for ``W`` reused at every time
+step of an unrolled RNN, is backprop through time.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .tensor import STATE, Tensor, check_finite
+
+RELEASED_HELP = (
+    "the graph behind this tensor was already released by an earlier backward(), which frees "
+    "links and saved arrays. Call backward(retain_graph=True) the first time if you need to go "
+    "through the graph again (or to draw it after backward)."
+)
+
+
+def topological_order(root: Tensor, requires_grad_only: bool = False) -> list[Tensor]:
+    """Every node behind ``root`` once, each after all of its parents, ``root`` last.
+
+    Iterative depth-first search (no recursion, so a chain of 100,000 ops is fine). With
+    ``requires_grad_only`` the walk skips parents that no gradient flows into.
+    """
+    order: list[Tensor] = []
+    seen: set[int] = set()
+    stack: list[tuple[Tensor, bool]] = [(root, False)]
+    while stack:
+        node, parents_done = stack.pop()
+        if parents_done:
+            order.append(node)
+            continue
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        stack.append((node, True))
+        for parent in node.parents:
+            if id(parent) not in seen and (parent.requires_grad or not requires_grad_only):
+                stack.append((parent, False))
+    return order
+
+
+def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Undo numpy broadcasting: sum ``grad`` down to ``shape``.
+
+    Broadcasting copies an input along new leading axes and along axes of size 1; the derivative
+    of a copy is the sum of the copies' gradients. The one place every op's broadcast is undone.
+    """
+    if grad.shape == shape:
+        return grad
+    extra = grad.ndim - len(shape)
+    if extra > 0:
+        grad = grad.sum(axis=tuple(range(extra)))
+    axes = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+    if axes:
+        grad = grad.sum(axis=axes, keepdims=True)
+    return grad
+
+
+def _initial_grad(root: Tensor, grad: Any) -> np.ndarray:
+    if grad is None:
+        if root.data.size != 1:
+            raise RuntimeError(
+                f"backward: a gradient can be implied only for a scalar, but this tensor has "
+                f"shape {root.shape}. Reduce it first (loss.sum() or loss.mean()), or pass "
+                f"grad= an array of shape {root.shape}."
+            )
+        return np.ones_like(root.data)
+    grad = np.asarray(grad.data if isinstance(grad, Tensor) else grad, dtype=root.dtype)
+    if grad.shape != root.shape:
+        raise ValueError(
+            f"backward: grad has shape {grad.shape} but the tensor has shape {root.shape}"
+        )
+    return grad
+
+
+def backward(
+    root: Tensor, grad: Any = None, retain_graph: bool = False, record: bool = False
+) -> None:
+    """Accumulate ``d root / d leaf`` into ``leaf.grad`` for every leaf that requires grad.
+
+    ``grad`` is ``dL/d root`` (default 1 for a scalar). Without ``retain_graph`` each node's links
+    and saved arrays are released once used. With ``record`` each node stores ``grad_norm`` (the
+    norm of its gradient) and ``edge_grad_norms`` (the norm sent to each parent), for viz.
+    """
+    if not root.requires_grad:
+        raise RuntimeError(
+            "backward: this tensor does not require grad: nothing it was computed from has "
+            "requires_grad=True (or it was computed under no_grad()). Create the parameters "
+            "with Tensor(..., requires_grad=True)."
+        )
+    if root._released:
+        raise RuntimeError("backward: " + RELEASED_HELP)
+    grads: dict[int, np.ndarray] = {id(root): _initial_grad(root, grad)}
+    anomaly = STATE.anomaly
+    for node in reversed(topological_order(root, requires_grad_only=True)):
+        g = grads.pop(id(node), None)
+        if g is None:
+            continue
+        if node._hooks:
+            for hook in node._hooks:
+                replaced = hook(g)
+                if replaced is not None:
+                    g = np.asarray(replaced, dtype=node.data.dtype)
+        if record:
+            node.grad_norm = float(np.linalg.norm(g))
+        if node._released:
+            raise RuntimeError(f"backward: reached '{node.op}' node: " + RELEASED_HELP)
+        if node.vjp is None:  # a leaf: accumulate, as PyTorch does, until zero_grad()
+            _accumulate(node, g)
+            continue
+        if node._retains_grad:
+            _accumulate(node, g)
+        edge_norms: list[float | None] = []
+        for parent, pg in zip(node.parents, node.vjp(g)):
+            if pg is None or not parent.requires_grad:
+                if record:
+                    edge_norms.append(None)
+                continue
+            if pg.shape != parent.data.shape:
+                pg = unbroadcast(pg, parent.data.shape)
+            if record:
+                edge_norms.append(float(np.linalg.norm(pg)))
+            if anomaly:
+                check_finite(pg, node, "gradient it sends back")
+            key = id(parent)
+            previous = grads.get(key)
+            grads[key] = pg if previous is None else previous + pg
+        if record:
+            node.edge_grad_norms = tuple(edge_norms)
+        if not retain_graph:
+            node.parents = ()
+            node.vjp = None
+            node._released = True
+
+
+def _accumulate(node: Tensor, g: np.ndarray) -> None:
+    if node.grad is None:
+        node.grad = np.array(g, dtype=node.data.dtype)  # a copy we own
+    else:
+        node.grad += g

@@ -1,0 +1,121 @@
+"""Checks for learners: finite-difference gradcheck and the full Jacobian.
+
+Central differences: df/dx_i ~ (f(x + eps e_i) - f(x - eps e_i)) / (2 eps), error O(eps^2),
+computed in float64.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from .tensor import Tensor, no_grad
+
+
+class GradcheckError(AssertionError):
+    """Analytic and numeric gradients disagree; the message names the worst entry."""
+
+
+def _backward_rows(out: Tensor, inputs: Sequence[Tensor]) -> list[np.ndarray]:
+    """Analytic Jacobians d out / d input, one (out.size, input.size) matrix per input."""
+    rows = [np.zeros((out.size, x.size)) for x in inputs]
+    if not out.requires_grad:
+        return rows
+    for i in range(out.size):
+        for x in inputs:
+            x.grad = None
+        seed = np.zeros(out.size, dtype=out.dtype)
+        seed[i] = 1
+        out.backward(seed.reshape(out.shape), retain_graph=True)
+        for row, x in zip(rows, inputs):
+            if x.grad is not None:
+                row[i] = x.grad.ravel()
+    for x in inputs:
+        x.grad = None
+    return rows
+
+
+def _numeric_rows(
+    fn: Callable[..., Tensor], inputs: Sequence[Tensor], wrt: Sequence[int], eps: float
+) -> list[np.ndarray]:
+    rows = []
+    with no_grad():
+        for j in wrt:
+            flat = inputs[j].data.reshape(-1)  # a view: perturbing it perturbs the input
+            row = None
+            for k in range(flat.size):
+                saved = flat[k]
+                flat[k] = saved + eps
+                plus = np.array(fn(*inputs).data, dtype=np.float64).ravel()
+                flat[k] = saved - eps
+                minus = np.array(fn(*inputs).data, dtype=np.float64).ravel()
+                flat[k] = saved
+                if row is None:
+                    row = np.zeros((plus.size, flat.size))
+                row[:, k] = (plus - minus) / (2 * eps)
+            rows.append(row if row is not None else np.zeros((0, 0)))
+    return rows
+
+
+def gradcheck(
+    fn: Callable[..., Tensor],
+    inputs: Sequence[Any],
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+) -> bool:
+    """Compare backward() with central differences for every input that requires grad.
+
+    ``fn(*inputs)`` returns a Tensor (any shape: every output element is checked). Inputs are
+    copied to float64. Passes when ``|analytic - numeric| <= atol + rtol |numeric|`` everywhere;
+    otherwise raises GradcheckError naming the input, the index, and both values of the worst
+    entry. Returns True.
+    """
+    copies = [
+        Tensor(np.array(x.data if isinstance(x, Tensor) else x, dtype=np.float64),
+               requires_grad=bool(getattr(x, "requires_grad", False)),
+               name=getattr(x, "name", None))
+        for x in inputs
+    ]
+    wrt = [j for j, x in enumerate(copies) if x.requires_grad]
+    if not wrt:
+        raise ValueError("gradcheck: no input requires grad, so there is nothing to check")
+    out = fn(*copies)
+    if not isinstance(out, Tensor):
+        raise TypeError(f"gradcheck: fn must return a Tensor, got {type(out).__name__}")
+    analytic = _backward_rows(out, [copies[j] for j in wrt])
+    numeric = _numeric_rows(fn, copies, wrt, eps)
+    worst = None
+    for j, a, n in zip(wrt, analytic, numeric):
+        excess = np.abs(a - n) - (atol + rtol * np.abs(n))
+        if excess.size and excess.max() > 0:
+            flat = int(np.argmax(excess))
+            if worst is None or excess.flat[flat] > worst[0]:
+                worst = (excess.flat[flat], j, flat, a.flat[flat], n.flat[flat], a.shape)
+    if worst is not None:
+        _, j, flat, a_val, n_val, shape = worst
+        out_i, in_k = np.unravel_index(flat, shape)
+        index = np.unravel_index(in_k, copies[j].shape)
+        label = f"input {j}" + (f" ('{copies[j].name}')" if copies[j].name else "")
+        raise GradcheckError(
+            f"gradcheck: {label} at index {tuple(int(i) for i in index)} (output element "
+            f"{int(out_i)}): analytic {a_val:.10g} vs numeric {n_val:.10g} "
+            f"(difference {abs(a_val - n_val):.3g}, allowed atol={atol} + rtol={rtol} * |numeric|)"
+        )
+    return True
+
+
+def jacobian(fn: Callable[[Tensor], Tensor], x: Any) -> np.ndarray:
+    """The full Jacobian d fn(x) / dx as an array of shape ``out.shape + x.shape``.
+
+    One backward pass per output element: for small teaching examples.
+    """
+    source = x.data if isinstance(x, Tensor) else np.asarray(x, dtype=np.float64)
+    xt = Tensor(np.array(source), requires_grad=True)
+    out = fn(xt)
+    if not isinstance(out, Tensor):
+        raise TypeError(f"jacobian: fn must return a Tensor, got {type(out).__name__}")
+    (rows,) = _backward_rows(out, [xt])
+    return rows.reshape(out.shape + xt.shape)
