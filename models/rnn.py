@@ -1,0 +1,190 @@
+"""The RNN of the notes, built from minigrad ops, and its sequence losses.
+
+    a_t = V x_t + W h_{t-1} + b_h,   h_t = f_h(a_t)
+    z_t = U h_t + b_y,               yhat_t = f_y(z_t)
+
+for t = 1..T, with h_0 the given initial state. Batches are rows, so in code
+``a_t = x_t @ V.T + h_prev @ W.T + b_h`` (PyTorch's layout). Unrolled over time this is one
+ordinary graph in which ``W`` is used T times; ``backward()`` on it sums the gradient of every use,
+which is exactly the sum over k in the notes' BPTT formula.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+import minigrad as mg
+from minigrad import functional as F
+from minigrad.ops import lift
+
+HIDDEN_ACTIVATIONS = ("tanh", "sigmoid", "relu", "identity")
+OUTPUT_ACTIVATIONS = ("identity", "sigmoid", "softmax")
+LOSSES = ("squared_error", "cross_entropy")
+
+
+def activate(name: str, x: mg.Tensor) -> mg.Tensor:
+    """Apply the activation ``name`` (tanh, sigmoid, relu, identity, softmax) to ``x``."""
+    if name == "tanh":
+        return x.tanh()
+    if name == "sigmoid":
+        return x.sigmoid()
+    if name == "relu":
+        return x.relu()
+    if name == "identity":
+        return x
+    if name == "softmax":
+        return F.softmax(x, axis=-1)
+    raise ValueError(f"unknown activation {name!r}")
+
+
+def sequence_inputs(xs: Any, name: str = "xs") -> list[mg.Tensor]:
+    """A (T, B, D) array/Tensor or a list of T (B, D) arrays/Tensors, as T tensors."""
+    if isinstance(xs, (np.ndarray, mg.Tensor)):
+        if xs.ndim != 3:
+            raise ValueError(f"{name}: expected shape (T, B, D), got {xs.shape}")
+        return [xs[t] for t in range(xs.shape[0])]
+    steps = [lift(x) for x in xs]
+    if not steps:
+        raise ValueError(f"{name}: the sequence is empty (T = 0)")
+    return steps
+
+
+class RNN(mg.nn.Module):
+    """Elman RNN with parameters named as in the notes: V (H, D), W (H, H), U (O, H), b_h, b_y.
+
+    ``f_h`` in {tanh, sigmoid, relu, identity}; ``f_y`` in {identity, sigmoid, softmax}.
+    Weights are drawn from uniform(+-1/sqrt(H)) with ``seed``; biases start at zero.
+    """
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        output_size: int,
+        f_h: str = "tanh",
+        f_y: str = "identity",
+        seed: int | None = 0,
+        dtype: Any = np.float64,
+    ) -> None:
+        if f_h not in HIDDEN_ACTIVATIONS:
+            raise ValueError(f"RNN: f_h must be one of {HIDDEN_ACTIVATIONS}, got {f_h!r}")
+        if f_y not in OUTPUT_ACTIVATIONS:
+            raise ValueError(f"RNN: f_y must be one of {OUTPUT_ACTIVATIONS}, got {f_y!r}")
+        rng = np.random.default_rng(seed)
+        bound = 1.0 / np.sqrt(hidden_size)
+
+        def param(name: str, shape: tuple[int, ...], scale: float) -> mg.Tensor:
+            values = rng.uniform(-scale, scale, shape) if scale else np.zeros(shape)
+            return mg.Tensor(values.astype(dtype), requires_grad=True, name=name)
+
+        self.V = param("V", (hidden_size, input_size), bound)
+        self.W = param("W", (hidden_size, hidden_size), bound)
+        self.U = param("U", (output_size, hidden_size), bound)
+        self.b_h = param("b_h", (hidden_size,), 0.0)
+        self.b_y = param("b_y", (output_size,), 0.0)
+        self.f_h, self.f_y = f_h, f_y
+        self.input_size, self.hidden_size, self.output_size = input_size, hidden_size, output_size
+
+    def params(self) -> dict[str, np.ndarray]:
+        """The parameters as a dict of arrays, the form ``models.bptt`` takes."""
+        return {name: p.data for name, p in self.named_parameters()}
+
+    def initial_state(self, batch: int) -> mg.Tensor:
+        return mg.Tensor(np.zeros((batch, self.hidden_size), dtype=self.W.dtype), name="h_0")
+
+    def step(self, x_t: Any, h_prev: mg.Tensor, t: int | None = None) -> tuple[mg.Tensor, mg.Tensor]:
+        """One step: ``h_t = f_h(x_t V^T + h_{t-1} W^T + b_h)``, ``yhat_t = f_y(h_t U^T + b_y)``.
+
+        ``t`` (1-based) only names the nodes (``a_t``, ``h_t``, ``z_t``, ``yhat_t``).
+        """
+        x_t = lift(x_t)
+        if x_t.ndim != 2 or x_t.shape[1] != self.input_size:
+            raise ValueError(
+                f"RNN.step: x_t must be (B, {self.input_size}), got {x_t.shape}"
+            )
+        if h_prev.shape != (x_t.shape[0], self.hidden_size):
+            raise ValueError(
+                f"RNN.step: h_prev must be ({x_t.shape[0]}, {self.hidden_size}), got {h_prev.shape}"
+            )
+        suffix = "_t" if t is None else f"_{t}"
+        a_t = x_t @ self.V.T + h_prev @ self.W.T + self.b_h
+        h_t = activate(self.f_h, a_t)
+        z_t = h_t @ self.U.T + self.b_y
+        y_t = activate(self.f_y, z_t)
+        a_t.name, h_t.name, z_t.name = "a" + suffix, "h" + suffix, "z" + suffix
+        y_t.name = "yhat" + suffix  # with f_y identity, yhat_t is z_t itself
+        return y_t, h_t
+
+    def forward(
+        self, xs: Any, h0: Any = None, start: int = 1
+    ) -> tuple[list[mg.Tensor], list[mg.Tensor]]:
+        """Unroll over ``xs`` ((T, B, D) or T arrays of (B, D)): ``[yhat_1..yhat_T], [h_1..h_T]``.
+
+        Step t's nodes are made inside ``mg.scope(f"t={t}")``, t counted from ``start`` (a later
+        chunk of a long sequence keeps its time labels). ``h0`` defaults to zeros and may be a
+        Tensor that requires grad.
+        """
+        steps = sequence_inputs(xs)
+        h = self.initial_state(steps[0].shape[0]) if h0 is None else lift(h0)
+        ys, hs = [], []
+        for t, x_t in enumerate(steps, start=start):
+            with mg.scope(f"t={t}"):
+                y_t, h = self.step(x_t, h, t)
+            ys.append(y_t)
+            hs.append(h)
+        return ys, hs
+
+    __call__ = forward
+
+    def loss(self, ys: Sequence[mg.Tensor], targets: Any, loss: str = "squared_error",
+             t: int | None = None) -> mg.Tensor:
+        """``sequence_loss`` with this RNN's ``f_y``: L = sum_t L_t, or L_t alone."""
+        return sequence_loss(ys, targets, loss, self.f_y, t)
+
+
+def step_loss(y_t: mg.Tensor, target: Any, loss: str, f_y: str = "identity") -> mg.Tensor:
+    """L_t for one step, summed over batch rows (no means, no 1/2).
+
+    squared_error: ``L_t = sum (yhat_t - y_t)^2``.
+    cross_entropy: ``L_t = -log softmax(z_t)[target]``. With ``f_y`` identity ``yhat_t = z_t`` are
+    the logits; with ``f_y`` softmax ``yhat_t`` already is ``softmax(z_t)``, so the loss is
+    ``-log yhat_t[target]`` (never softmax applied twice).
+    """
+    if loss == "squared_error":
+        return ((y_t - lift(target, y_t)) ** 2).sum()
+    if loss != "cross_entropy":
+        raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
+    if f_y == "identity":
+        return F.cross_entropy(y_t, target, reduction="sum")
+    if f_y == "softmax":
+        return -(y_t.log() * F.one_hot(target, y_t.shape[-1], y_t.dtype)).sum()
+    raise ValueError(f"cross_entropy needs f_y identity (logits) or softmax, got {f_y!r}")
+
+
+def sequence_loss(
+    ys: Sequence[mg.Tensor],
+    targets: Any,
+    loss: str = "squared_error",
+    f_y: str = "identity",
+    t: int | None = None,
+) -> mg.Tensor:
+    """L = sum_t L_t over steps t = 1..T, or the loss of step ``t`` alone (1-based).
+
+    Each ``L_t`` is made in the scope ``t={t}`` and named ``L_t``; the total is named ``L``.
+    """
+    T = len(ys)
+    if len(targets) != T:
+        raise ValueError(f"sequence_loss: {T} predictions but {len(targets)} targets")
+    if t is not None and not 1 <= t <= T:
+        raise ValueError(f"sequence_loss: t must lie in 1..{T}, got {t}")
+    total = None
+    for step in range(1, T + 1) if t is None else [t]:
+        with mg.scope(f"t={step}"):
+            L_t = step_loss(ys[step - 1], targets[step - 1], loss, f_y)
+        L_t.name = f"L_{step}"
+        total = L_t if total is None else total + L_t
+    total.name = "L"
+    return total
