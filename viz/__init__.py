@@ -1,0 +1,1 @@
+"""Render minigrad graphs with Graphviz."""
