@@ -54,7 +54,7 @@ def _sigmoid(a: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.tanh(0.5 * a))
 
 
-def _softmax(z: np.ndarray) -> np.ndarray:
+def softmax(z: np.ndarray) -> np.ndarray:
     """softmax over the last axis (the outputs of one row)."""
     e = np.exp(z - z.max(axis=-1, keepdims=True))
     return e / e.sum(axis=-1, keepdims=True)
@@ -70,7 +70,7 @@ HIDDEN: dict[str, tuple[Callable[[np.ndarray], np.ndarray], Callable[[np.ndarray
 OUTPUTS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "identity": lambda z: z,
     "sigmoid": _sigmoid,
-    "softmax": _softmax,
+    "softmax": softmax,
 }
 
 
@@ -270,7 +270,7 @@ def output_grad(
 ) -> np.ndarray:
     """dL_t/dz_t = dL_t/dyhat_t dyhat_t/dz_t for each step given, shape (steps, B, O)."""
     if loss == "cross_entropy":  # d(-log softmax(z)[c])/dz = softmax(z) - onehot(c)
-        g = yhat.copy() if f_y == "softmax" else _softmax(z)
+        g = yhat.copy() if f_y == "softmax" else softmax(z)
         steps, B = targets.shape
         g[np.arange(steps)[:, None], np.arange(B), targets] -= 1
         return g
