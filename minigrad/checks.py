@@ -59,6 +59,12 @@ def _numeric_rows(
     return rows
 
 
+def _float64_copy(x: Any) -> np.ndarray:
+    """A copy of an input's data; float data in float64, int and bool (indices, masks) as is."""
+    data = np.array(x.data if isinstance(x, Tensor) else Tensor(x).data)
+    return data.astype(np.float64) if data.dtype.kind == "f" else data
+
+
 def gradcheck(
     fn: Callable[..., Tensor],
     inputs: Sequence[Any],
@@ -68,13 +74,14 @@ def gradcheck(
 ) -> bool:
     """Compare backward() with central differences for every input that requires grad.
 
-    ``fn(*inputs)`` returns a Tensor (any shape: every output element is checked). Inputs are
-    copied to float64. Passes when ``|analytic - numeric| <= atol + rtol |numeric|`` everywhere;
+    ``fn(*inputs)`` returns a Tensor (any shape: every output element is checked). Float inputs
+    are copied to float64; int and bool inputs (indices, targets, masks) are copied as they are.
+    Passes when ``|analytic - numeric| <= atol + rtol |numeric|`` everywhere;
     otherwise raises GradcheckError naming the input, the index, and both values of the worst
     entry. Returns True.
     """
     copies = [
-        Tensor(np.array(x.data if isinstance(x, Tensor) else x, dtype=np.float64),
+        Tensor(_float64_copy(x),
                requires_grad=bool(getattr(x, "requires_grad", False)),
                name=getattr(x, "name", None))
         for x in inputs

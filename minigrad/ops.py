@@ -241,7 +241,8 @@ def max_(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
 
     def vjp(g: np.ndarray) -> tuple:
         winners = xd == top
-        return (winners * (_keep(g, axes, keepdims) / winners.sum(axis=axes, keepdims=True)),)
+        ties = winners.sum(axis=axes, keepdims=True).astype(xd.dtype)  # int counts would upcast g
+        return (winners * (_keep(g, axes, keepdims) / ties),)
 
     return make_node(out, "max", (x,), vjp)
 
@@ -262,7 +263,8 @@ def transpose(x: Tensor, *axes: Any) -> Tensor:
     """out = x with axes permuted (reversed by default);  dL/dx = g with the inverse permutation."""
     axes = tuple(axes[0]) if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes
     perm = axes or tuple(reversed(range(x.ndim)))
-    if sorted(ax % max(x.ndim, 1) for ax in perm) != list(range(x.ndim)):
+    in_range = all(-x.ndim <= ax < x.ndim for ax in perm)
+    if not in_range or sorted(ax % x.ndim for ax in perm) != list(range(x.ndim)):
         raise ValueError(f"transpose: axes {perm} are not a permutation for shape {x.shape}")
     inverse = tuple(np.argsort([ax % x.ndim for ax in perm]))
     return make_node(x.data.transpose(perm), "transpose", (x,), lambda g: (g.transpose(inverse),))

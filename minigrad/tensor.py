@@ -156,6 +156,8 @@ class Tensor:
                 f"{self.data.dtype} (int and bool tensors are indices and masks). "
                 f"Pass dtype=np.float64 to convert."
             )
+        if requires_grad and self.data is data:
+            self.data = self.data.copy()  # a parameter owns its values: updates never reach the caller's array
         self.requires_grad = bool(requires_grad)
         self.name = name
         self.grad: np.ndarray | None = None
@@ -291,7 +293,7 @@ def make_node(
 ) -> Tensor:
     """Wrap an op's result; link it to its parents when a gradient can flow through it."""
     out = Tensor.__new__(Tensor)
-    out.data = data
+    out.data = np.asarray(data)  # numpy returns scalars, not 0-d arrays, from full reductions
     out.grad = None
     out.name = None
     out.scope = STATE.scope
