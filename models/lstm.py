@@ -1,0 +1,176 @@
+"""The LSTM, in the notation of the notes, built from minigrad ops.
+
+Four gates read the input and the previous hidden state, each with its own input weights V_*,
+recurrent weights W_* and bias b_* (sigma is the logistic sigmoid, * the elementwise product):
+
+    i_t = sigma(V_i x_t + W_i h_{t-1} + b_i)      input gate: how much of g_t to write
+    f_t = sigma(V_f x_t + W_f h_{t-1} + b_f)      forget gate: how much of c_{t-1} to keep
+    g_t = tanh(V_g x_t + W_g h_{t-1} + b_g)       candidate values
+    o_t = sigma(V_o x_t + W_o h_{t-1} + b_o)      output gate: how much of the cell to show
+    c_t = f_t * c_{t-1} + i_t * g_t               cell state
+    h_t = o_t * tanh(c_t)                         hidden state
+    z_t = U h_t + b_y,   yhat_t = f_y(z_t)        output, as in the RNN
+
+for t = 1..T. Shapes: V_* (H, D), W_* (H, H), b_* (H,), U (O, H), b_y (O,). Batches are rows, so
+in code a gate's pre-activation is ``x_t @ V.T + h_prev @ W.T + b`` (PyTorch's layout).
+
+Why it helps BPTT: along the cell path dc_t/dc_{t-1} = diag(f_t) (plus terms through the gates),
+a factor the forget gate controls instead of a product of W and a squashing derivative, so the
+gradient of a late loss can reach early steps without vanishing as fast as in the tanh RNN.
+
+State convention. The state of an LSTM is the pair (h, c):
+- ``lstm(xs, h0)``: ``h0`` is None (zeros) or a tuple ``(h0, c0)`` of (B, H) arrays or Tensors;
+  either may be a Tensor that requires grad. It returns ``ys, hs`` = ``[yhat_1..yhat_T],
+  [h_1..h_T]``, exactly as the RNN does.
+- ``lstm.unroll(xs, h0)`` returns ``ys, hs, cs`` with the cell states ``cs = [c_1..c_T]`` as well;
+  the state after the last step is ``(hs[-1], cs[-1])``, ready to pass as the next chunk's ``h0``.
+- ``lstm.step(x_t, (h_prev, c_prev), t)`` returns ``y_t, (h_t, c_t)``.
+The cell states are returned, never stored on the module: a module's parameters are its Tensor
+attributes (and lists of them) that require grad, so a stored list of cell states would be taken
+for parameters, and it would keep the whole graph alive.
+Nodes are named ``i_3``, ``f_3``, ``g_3``, ``o_3``, ``c_3``, ``h_3``, ``z_3``, ``yhat_3``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+import minigrad as mg
+from minigrad.ops import lift
+
+from .rnn import OUTPUT_ACTIVATIONS, activate, sequence_inputs, sequence_loss
+
+GATES = ("i", "f", "g", "o")
+
+
+class LSTM(mg.nn.Module):
+    """LSTM with parameters named after its gates, and the RNN's output layer.
+
+    Gates i, f, g, o: V_i..V_o (H, D), W_i..W_o (H, H), b_i..b_o (H,); output U (O, H), b_y (O,).
+
+    ``f_y`` in {identity, sigmoid, softmax}. Weights are drawn from uniform(+-1/sqrt(H)) with
+    ``seed``; biases start at zero except the forget gate's, which starts at one.
+    """
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        output_size: int,
+        f_y: str = "identity",
+        seed: int | None = 0,
+        dtype: Any = np.float64,
+    ) -> None:
+        if f_y not in OUTPUT_ACTIVATIONS:
+            raise ValueError(f"LSTM: f_y must be one of {OUTPUT_ACTIVATIONS}, got {f_y!r}")
+        rng = np.random.default_rng(seed)
+        bound = 1.0 / np.sqrt(hidden_size)
+
+        def param(
+            name: str, shape: tuple[int, ...], scale: float = 0.0, fill: float = 0.0
+        ) -> mg.Tensor:
+            values = rng.uniform(-scale, scale, shape) if scale else np.full(shape, fill)
+            return mg.Tensor(values.astype(dtype), requires_grad=True, name=name)
+
+        for gate in GATES:
+            setattr(self, f"V_{gate}", param(f"V_{gate}", (hidden_size, input_size), bound))
+        for gate in GATES:
+            setattr(self, f"W_{gate}", param(f"W_{gate}", (hidden_size, hidden_size), bound))
+        self.U = param("U", (output_size, hidden_size), bound)
+        # With b_f = 0 the forget gate starts near sigma(0) = 0.5, so an untrained cell halves its
+        # memory, and the gradient along the cell path, at every step. b_f = 1 starts it near 0.73:
+        # the cell remembers, and BPTT reaches further back, from the first training step.
+        for gate in GATES:
+            fill = 1.0 if gate == "f" else 0.0
+            setattr(self, f"b_{gate}", param(f"b_{gate}", (hidden_size,), fill=fill))
+        self.b_y = param("b_y", (output_size,))
+        self.f_y = f_y
+        self.input_size, self.hidden_size, self.output_size = input_size, hidden_size, output_size
+
+    def params(self) -> dict[str, np.ndarray]:
+        """The parameters as a dict of arrays, by name."""
+        return {name: p.data for name, p in self.named_parameters()}
+
+    def initial_state(self, batch: int) -> tuple[mg.Tensor, mg.Tensor]:
+        """The zero state ``(h_0, c_0)``, each (batch, H)."""
+        zeros = np.zeros((batch, self.hidden_size), dtype=self.W_i.dtype)
+        return mg.Tensor(zeros, name="h_0"), mg.Tensor(zeros.copy(), name="c_0")
+
+    def step(
+        self, x_t: Any, state: tuple[Any, Any], t: int | None = None
+    ) -> tuple[mg.Tensor, tuple[mg.Tensor, mg.Tensor]]:
+        """One step: from ``x_t`` (B, D) and ``(h_{t-1}, c_{t-1})`` to ``yhat_t, (h_t, c_t)``.
+
+        ``t`` (1-based) only names the nodes (``i_t``, ``f_t``, ``g_t``, ``o_t``, ``c_t``, ...).
+        """
+        x_t = lift(x_t)
+        if x_t.ndim != 2 or x_t.shape[1] != self.input_size:
+            raise ValueError(f"LSTM.step: x_t must be (B, {self.input_size}), got {x_t.shape}")
+        h_prev, c_prev = self._check_state(state, x_t.shape[0], "LSTM.step: state")
+        suffix = "_t" if t is None else f"_{t}"
+        i_t = (x_t @ self.V_i.T + h_prev @ self.W_i.T + self.b_i).sigmoid()
+        f_t = (x_t @ self.V_f.T + h_prev @ self.W_f.T + self.b_f).sigmoid()
+        g_t = (x_t @ self.V_g.T + h_prev @ self.W_g.T + self.b_g).tanh()
+        o_t = (x_t @ self.V_o.T + h_prev @ self.W_o.T + self.b_o).sigmoid()
+        c_t = f_t * c_prev + i_t * g_t
+        h_t = o_t * c_t.tanh()
+        z_t = h_t @ self.U.T + self.b_y
+        y_t = activate(self.f_y, z_t)
+        for node, name in ((i_t, "i"), (f_t, "f"), (g_t, "g"), (o_t, "o"), (c_t, "c"),
+                           (h_t, "h"), (z_t, "z")):
+            node.name = name + suffix
+        y_t.name = "yhat" + suffix  # with f_y identity, yhat_t is z_t itself
+        return y_t, (h_t, c_t)
+
+    def _check_state(self, state: Any, batch: int, what: str) -> tuple[mg.Tensor, mg.Tensor]:
+        if not isinstance(state, (tuple, list)) or len(state) != 2:
+            raise ValueError(
+                f"{what} must be a pair (h, c) of ({batch}, {self.hidden_size}) arrays or "
+                f"Tensors, got {type(state).__name__}"
+            )
+        h, c = lift(state[0]), lift(state[1])
+        for name, s in (("h", h), ("c", c)):
+            if s.shape != (batch, self.hidden_size):
+                raise ValueError(
+                    f"{what}: {name} must be ({batch}, {self.hidden_size}), got {s.shape}"
+                )
+        return h, c
+
+    def unroll(
+        self, xs: Any, h0: Any = None, start: int = 1
+    ) -> tuple[list[mg.Tensor], list[mg.Tensor], list[mg.Tensor]]:
+        """Unroll over ``xs`` ((T, B, D) or T arrays of (B, D)): ``ys, hs, cs``.
+
+        ``ys = [yhat_1..yhat_T]``, ``hs = [h_1..h_T]``, ``cs = [c_1..c_T]``. ``h0`` is None (zeros)
+        or the pair ``(h0, c0)``. Step t's nodes are made inside ``mg.scope(f"t={t}")``, t counted
+        from ``start`` (a later chunk of a long sequence keeps its time labels).
+        """
+        steps = sequence_inputs(xs)
+        batch = steps[0].shape[0]
+        state = (self.initial_state(batch) if h0 is None
+                 else self._check_state(h0, batch, "LSTM: h0"))
+        ys, hs, cs = [], [], []
+        for t, x_t in enumerate(steps, start=start):
+            with mg.scope(f"t={t}"):
+                y_t, state = self.step(x_t, state, t)
+            ys.append(y_t)
+            hs.append(state[0])
+            cs.append(state[1])
+        return ys, hs, cs
+
+    def forward(
+        self, xs: Any, h0: Any = None, start: int = 1
+    ) -> tuple[list[mg.Tensor], list[mg.Tensor]]:
+        """``ys, hs`` as the RNN returns them; ``unroll`` also gives the cell states."""
+        ys, hs, _ = self.unroll(xs, h0, start)
+        return ys, hs
+
+    __call__ = forward
+
+    def loss(self, ys: Sequence[mg.Tensor], targets: Any, loss: str = "squared_error",
+             t: int | None = None) -> mg.Tensor:
+        """``sequence_loss`` with this LSTM's ``f_y``: L = sum_t L_t, or L_t alone."""
+        return sequence_loss(ys, targets, loss, self.f_y, t)
