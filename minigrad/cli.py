@@ -76,6 +76,8 @@ def _require_matplotlib(what: str) -> Any:
         import matplotlib
 
         matplotlib.use("Agg")
+        matplotlib.rcParams["svg.fonttype"] = "none"  # text stays text: searchable, smaller
+        matplotlib.rcParams["svg.hashsalt"] = "minigrad"  # the same plot gives the same file
         import matplotlib.pyplot as plt
     except ImportError:
         raise RuntimeError(
@@ -90,7 +92,8 @@ def _save_figure(fig: Any, out: str) -> str:
     path = Path(out)
     tmp = path.with_name(f".{path.name}.tmp{path.suffix}")
     try:
-        fig.savefig(tmp, format=path.suffix.lstrip(".") or "svg", bbox_inches="tight")
+        fig.savefig(tmp, format=path.suffix.lstrip(".") or "svg", bbox_inches="tight",
+                    metadata={"Date": None} if path.suffix == ".svg" else None)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

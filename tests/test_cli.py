@@ -1,0 +1,92 @@
+"""The command line as a user runs it: a subprocess, its exit code, its output, its files."""
+
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+
+
+def run(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "minigrad", *args], capture_output=True,
+                          text=True, cwd=cwd or ROOT, timeout=300, env=ENV)
+
+
+def test_help_on_every_command():
+    for command in ([], ["bptt"], ["train-char"], ["sample"], ["gradflow"]):
+        result = run(*command, "--help")
+        assert result.returncode == 0, result.stderr
+        assert "usage: minigrad" in result.stdout
+
+
+def test_import_minigrad_does_not_load_the_application():
+    code = "import sys, minigrad; print('minigrad.cli' in sys.modules, 'models' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert out.stdout.split() == ["False", "False"]
+
+
+def test_train_char_then_sample(tmp_path):
+    weights, plot = tmp_path / "w.npz", tmp_path / "loss.svg"
+    result = run("train-char", "--model", "gru", "--steps", "12", "--hidden", "16",
+                 "--sample-every", "6", "--save", str(weights), "--plot", str(plot))
+    assert result.returncode == 0, result.stderr
+    last = result.stdout.strip().splitlines()[-1]
+    assert last.startswith("loss ") and " -> " in last
+    assert "--- step 6 ---" in result.stdout
+    assert ET.parse(plot).getroot().tag == SVG + "svg"
+    sampled = run("sample", "--load", str(weights), "--length", "40", "--seed", "1")
+    assert sampled.returncode == 0, sampled.stderr
+    assert len(sampled.stdout.rstrip("\n")) >= 30
+    assert sampled.stdout == run("sample", "--load", str(weights), "--length", "40",
+                                 "--seed", "1").stdout
+
+
+@pytest.mark.parametrize("content", [None, ""])
+def test_train_char_with_missing_or_empty_text_writes_nothing(tmp_path, content):
+    text = tmp_path / "corpus.txt"
+    if content is not None:
+        text.write_text(content)
+    out = tmp_path / "out"
+    out.mkdir()
+    result = run("train-char", "--steps", "5", "--text", str(text), "--save", str(out / "w.npz"),
+                 "--plot", str(out / "loss.svg"))
+    assert result.returncode != 0
+    assert "corpus.txt" in result.stderr and ("not found" in result.stderr or "empty" in result.stderr)
+    assert list(out.iterdir()) == []
+
+
+def test_train_char_on_a_given_text(tmp_path):
+    text = tmp_path / "abc.txt"
+    text.write_text("abcabcabcabc " * 50)
+    result = run("train-char", "--steps", "30", "--text", str(text), "--hidden", "8",
+                 "--batch", "2", "--seq-len", "5", "--quiet", "--sample-every", "0")
+    assert result.returncode == 0, result.stderr
+    assert "vocabulary 4" in result.stdout
+
+
+def test_gradflow_plots_every_model(tmp_path):
+    out = tmp_path / "flow.svg"
+    result = run("gradflow", "--seq-len", "12", "--hidden", "8", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    for name in ("rnn", "rnn-relu", "lstm", "gru"):
+        assert name in result.stdout
+    root = ET.parse(out).getroot()
+    assert root.tag == SVG + "svg"
+    assert "lstm" in ET.tostring(root, encoding="unicode")
+
+
+def test_a_bad_option_exits_with_usage_and_writes_nothing(tmp_path):
+    for args in (["gradflow", "--model", "transformer"], ["train-char", "--steps", "0"],
+                 ["bptt", "--seq-len", "-1"], ["frobnicate"]):
+        result = run(*args, "--out", str(tmp_path / "x.svg"), cwd=tmp_path)
+        assert result.returncode == 2, args
+        assert "usage:" in result.stderr
+    assert list(tmp_path.iterdir()) == []
