@@ -9,6 +9,7 @@ step of an unrolled RNN, is backprop through time.
 
 from __future__ import annotations
 
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -25,25 +26,22 @@ RELEASED_HELP = (
 def topological_order(root: Tensor, requires_grad_only: bool = False) -> list[Tensor]:
     """Every node behind ``root`` once, each after all of its parents, ``root`` last.
 
-    Iterative depth-first search (no recursion, so a chain of 100,000 ops is fine). With
-    ``requires_grad_only`` the walk skips parents that no gradient flows into.
+    Collects the nodes reachable from ``root`` with an explicit stack (no recursion, so a chain of
+    100,000 ops is fine), then sorts them by creation number: a tensor is always made after the
+    tensors it is computed from, so that order puts parents first. With ``requires_grad_only``
+    the walk skips parents that no gradient flows into.
     """
-    order: list[Tensor] = []
-    seen: set[int] = set()
-    stack: list[tuple[Tensor, bool]] = [(root, False)]
+    seen = {root: None}  # an insertion-ordered set; tensors hash by identity
+    stack = [root]
     while stack:
-        node, parents_done = stack.pop()
-        if parents_done:
-            order.append(node)
-            continue
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        stack.append((node, True))
-        for parent in node.parents:
-            if id(parent) not in seen and (parent.requires_grad or not requires_grad_only):
-                stack.append((parent, False))
-    return order
+        for parent in stack.pop().parents:
+            if parent not in seen and (parent.requires_grad or not requires_grad_only):
+                seen[parent] = None
+                stack.append(parent)
+    return sorted(seen, key=_creation_number)
+
+
+_creation_number = attrgetter("_seq")
 
 
 def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
@@ -95,12 +93,13 @@ def backward(
             "requires_grad=True (or it was computed under no_grad()). Create the parameters "
             "with Tensor(..., requires_grad=True)."
         )
-    if root._released:
+    if root.released:
         raise RuntimeError("backward: " + RELEASED_HELP)
-    grads: dict[int, np.ndarray] = {id(root): _initial_grad(root, grad)}
+    grads: dict[Tensor, np.ndarray] = {root: _initial_grad(root, grad)}
+    owned: set[Tensor] = set()  # gradients made here by summing, safe to add into in place
     anomaly = STATE.anomaly
     for node in reversed(topological_order(root, requires_grad_only=True)):
-        g = grads.pop(id(node), None)
+        g = grads.pop(node, None)
         if g is None:
             continue
         if node._hooks:
@@ -110,15 +109,16 @@ def backward(
                     g = np.asarray(replaced, dtype=node.data.dtype)
         if record:
             node.grad_norm = float(np.linalg.norm(g))
-        if node._released:
-            raise RuntimeError(f"backward: reached '{node.op}' node: " + RELEASED_HELP)
-        if node.vjp is None:  # a leaf: accumulate, as PyTorch does, until zero_grad()
-            _accumulate(node, g)
+        vjp = node.vjp
+        if vjp is None:
+            if node.op is not None:
+                raise RuntimeError(f"backward: reached '{node.op}' node: " + RELEASED_HELP)
+            _accumulate(node, g)  # a leaf: accumulate, as PyTorch does, until zero_grad()
             continue
         if node._retains_grad:
             _accumulate(node, g)
-        edge_norms: list[float | None] = []
-        for parent, pg in zip(node.parents, node.vjp(g)):
+        edge_norms: list[float | None] | None = [] if record else None
+        for parent, pg in zip(node.parents, vjp(g)):
             if pg is None or not parent.requires_grad:
                 if record:
                     edge_norms.append(None)
@@ -129,15 +129,19 @@ def backward(
                 edge_norms.append(float(np.linalg.norm(pg)))
             if anomaly:
                 check_finite(pg, node, "gradient it sends back")
-            key = id(parent)
-            previous = grads.get(key)
-            grads[key] = pg if previous is None else previous + pg
+            previous = grads.get(parent)
+            if previous is None:
+                grads[parent] = pg  # may be shared with another edge: never written into
+            elif parent in owned:
+                previous += pg
+            else:
+                grads[parent] = previous + pg
+                owned.add(parent)
         if record:
             node.edge_grad_norms = tuple(edge_norms)
-        if not retain_graph:
+        if not retain_graph:  # release: a released node keeps its op but loses vjp and links
             node.parents = ()
             node.vjp = None
-            node._released = True
 
 
 def _accumulate(node: Tensor, g: np.ndarray) -> None:

@@ -9,6 +9,7 @@ name scope, anomaly detection).
 from __future__ import annotations
 
 import contextlib
+import itertools
 import traceback
 import weakref
 from collections.abc import Callable, Iterator
@@ -29,6 +30,9 @@ class _State:
 
 
 STATE = _State()
+# Every tensor takes the next number when it is made, so parents always number below children:
+# sorting by it is a topological order.
+_creation_order = itertools.count()
 
 
 @contextlib.contextmanager
@@ -121,24 +125,19 @@ class Tensor:
     masks) and cannot require grad. ``dtype=`` converts.
     """
 
+    # The fields every op sets live in slots; the rarely set ones (name, hooks, recorded norms,
+    # ...) fall back to the class defaults below until an instance sets its own.
     __slots__ = (
-        "data",
-        "grad",
-        "requires_grad",
-        "name",
-        "op",
-        "parents",
-        "scope",
-        "vjp",
-        "grad_norm",
-        "edge_grad_norms",
-        "_retains_grad",
-        "_hooks",
-        "_released",
-        "_detached_from",
-        "_created_at",
-        "__weakref__",
+        "data", "grad", "requires_grad", "op", "parents", "vjp", "scope", "_seq",
+        "__dict__", "__weakref__",
     )
+    name: str | None = None
+    grad_norm: float | None = None
+    edge_grad_norms: tuple[float | None, ...] | None = None
+    _retains_grad = False
+    _hooks: list | None = None
+    _detached_from: weakref.ref | None = None
+    _created_at: str | None = None
     # ndarray op Tensor defers to Tensor's reflected operator instead of building object arrays.
     __array_ufunc__ = None
 
@@ -159,19 +158,14 @@ class Tensor:
         if requires_grad and self.data is data:
             self.data = self.data.copy()  # a parameter owns its values: updates never reach the caller's array
         self.requires_grad = bool(requires_grad)
-        self.name = name
+        if name is not None:
+            self.name = name
         self.grad: np.ndarray | None = None
         self.op: str | None = None
         self.parents: tuple[Tensor, ...] = ()
         self.vjp: Callable[[np.ndarray], tuple] | None = None
         self.scope = STATE.scope
-        self.grad_norm: float | None = None
-        self.edge_grad_norms: tuple[float | None, ...] | None = None
-        self._retains_grad = False
-        self._hooks: list | None = None
-        self._released = False
-        self._detached_from: weakref.ref | None = None
-        self._created_at: str | None = None
+        self._seq = next(_creation_order)
 
     # ---- plain array facts --------------------------------------------------------------
     @property
@@ -197,7 +191,7 @@ class Tensor:
     @property
     def released(self) -> bool:
         """True once a backward() without retain_graph has freed this node's links."""
-        return self._released
+        return self.op is not None and self.vjp is None
 
     @property
     def detached_from(self) -> Tensor | None:
@@ -293,27 +287,23 @@ def make_node(
 ) -> Tensor:
     """Wrap an op's result; link it to its parents when a gradient can flow through it."""
     out = Tensor.__new__(Tensor)
-    out.data = np.asarray(data)  # numpy returns scalars, not 0-d arrays, from full reductions
+    # numpy returns scalars, not 0-d arrays, from full reductions and ufuncs on 0-d arrays
+    out.data = data if type(data) is np.ndarray else np.asarray(data)
     out.grad = None
-    out.name = None
     out.scope = STATE.scope
-    out.grad_norm = None
-    out.edge_grad_norms = None
-    out._retains_grad = False
-    out._hooks = None
-    out._released = False
-    out._detached_from = None
-    out._created_at = None
-    if STATE.grad_enabled and any(p.requires_grad for p in parents):
-        out.requires_grad = True
-        out.op = op
-        out.parents = parents
-        out.vjp = vjp
+    out._seq = next(_creation_order)
+    if STATE.grad_enabled:
+        for parent in parents:
+            if parent.requires_grad:
+                out.requires_grad = True
+                out.op = op
+                out.parents = parents
+                out.vjp = vjp
+                break
+        else:
+            out.requires_grad, out.op, out.parents, out.vjp = False, None, (), None
     else:
-        out.requires_grad = False
-        out.op = None
-        out.parents = ()
-        out.vjp = None
+        out.requires_grad, out.op, out.parents, out.vjp = False, None, (), None
     if STATE.anomaly:
         out.op = op
         out._created_at = _user_line()
