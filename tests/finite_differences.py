@@ -76,7 +76,7 @@ def check_grads(fn, *arrays, seed: int = 0, rtol: float = 1e-5, atol: float = 1e
     weights = np.random.default_rng(seed).normal(size=out.shape)
     (out * weights).sum().backward()
     expected = numeric_grads(fn, xs, weights)
-    for i, (x, numeric) in enumerate(zip(xs, expected)):
+    for i, (x, numeric) in enumerate(zip(xs, expected, strict=True)):
         assert x.grad is not None, f"input {i} got no gradient"
         assert x.grad.shape == x.shape, f"input {i}: grad shape {x.grad.shape} != {x.shape}"
         np.testing.assert_allclose(x.grad, numeric, rtol=rtol, atol=atol, err_msg=f"input {i}")
