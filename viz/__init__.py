@@ -1,1 +1,36 @@
-"""Render minigrad graphs with Graphviz."""
+"""Draw minigrad graphs: minigrad graph -> view graph -> DOT -> SVG (or Jupyter, or text).
+
+    import viz
+    loss.backward(retain_graph=True, record=True)
+    viz.render(loss, "rnn.svg", grads=True, highlight=rnn.W)   # writes the SVG, returns the path
+    viz.draw(loss)                 # a graphviz.Digraph subclass: .source is the DOT text
+    print(viz.text(loss))          # the same graph as an indented outline
+
+``dot`` (Graphviz) is found on PATH or named by the MINIGRAD_DOT environment variable; it runs
+with a timeout. viz is the only package that imports ``graphviz``.
+"""
+
+from .dot import Drawing, draw
+from .errors import (
+    DotFailedError,
+    DotNotFoundError,
+    GraphReleasedError,
+    GraphTooLargeError,
+    RenderTimeoutError,
+)
+from .render import render
+from .runner import find_dot
+from .text import text
+
+__all__ = [
+    "DotFailedError",
+    "DotNotFoundError",
+    "Drawing",
+    "GraphReleasedError",
+    "GraphTooLargeError",
+    "RenderTimeoutError",
+    "draw",
+    "find_dot",
+    "render",
+    "text",
+]

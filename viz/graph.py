@@ -1,0 +1,110 @@
+"""The view graph's parts: clusters, nodes, edges. Plain data, no drawing and no minigrad.
+
+``viz.view`` fills them from a minigrad graph, ``viz.fold`` rewrites them, ``viz.labels`` gives
+them words, and ``viz.dot`` / ``viz.text`` write them out.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+# node kinds
+OP, DATA, INPUT, PARAM, COPY, CUT, FOLD = "op", "data", "input", "param", "copy", "cut", "fold"
+STEP = re.compile(r"t=(\d+)$")
+
+
+class Cluster:
+    """A box around the nodes of one name scope (or a legend)."""
+
+    __slots__ = ("name", "parent", "legend", "step", "shade_norm", "label", "lines", "id")
+
+    def __init__(self, name: str, parent: Cluster | None = None, legend: bool = False) -> None:
+        self.name = name
+        self.parent = parent
+        self.legend = legend
+        match = STEP.match(name)
+        self.step = int(match.group(1)) if match and not legend else None
+        self.shade_norm: float | None = None  # ||dL/dh_t|| for a step, when recorded
+        self.label = name
+        self.lines: list[str] = []
+        self.id = ""
+
+    def path(self) -> tuple[str, ...]:
+        names, cluster = [], self
+        while cluster is not None:
+            names.append(cluster.name)
+            cluster = cluster.parent
+        return tuple(reversed(names))
+
+    def step_of(self) -> int | None:
+        """The ``t=N`` step this cluster lies in (itself or an enclosing scope)."""
+        cluster = self
+        while cluster is not None:
+            if cluster.step is not None:
+                return cluster.step
+            cluster = cluster.parent
+        return None
+
+
+class Node:
+    """One drawn box: an op, a tensor, a parameter copy, a cut mark or a folded range."""
+
+    __slots__ = (
+        "kind",
+        "tensor",
+        "cluster",
+        "is_root",
+        "emphasis",
+        "title",
+        "lines",
+        "tooltip",
+        "grad_norm",
+        "term",
+        "uses",
+        "id",
+    )
+
+    def __init__(self, kind: str, tensor: Any, cluster: Cluster | None) -> None:
+        self.kind = kind
+        self.tensor = tensor  # the minigrad Tensor drawn (None for a folded range)
+        self.cluster = cluster
+        self.is_root = False
+        self.emphasis: str | None = None  # "bold" / "faded" with highlight=
+        self.title = ""
+        self.lines: list[str] = []
+        self.tooltip = ""
+        self.grad_norm: float | None = None
+        self.term: float | None = None  # a per-step copy: that step's term of the gradient
+        self.uses = 0  # a per-step copy: how many uses in its step
+        self.id = ""
+
+
+class Edge:
+    """An arrow in the forward direction; ``norm`` is the gradient that flowed back along it."""
+
+    __slots__ = ("tail", "head", "norm", "emphasis", "style", "label")
+
+    def __init__(self, tail: Node, head: Node, norm: float | None, style: str = "solid") -> None:
+        self.tail = tail
+        self.head = head
+        self.norm = norm
+        self.emphasis: str | None = None
+        self.style = style  # "solid", "cut" (detach mark) or "loop" (rolled recurrence)
+        self.label = ""
+
+
+class ViewGraph:
+    """Nodes in a stable order (ids n0, n1, ...), edges, clusters and the picture's title."""
+
+    def __init__(self) -> None:
+        self.nodes: list[Node] = []
+        self.edges: list[Edge] = []
+        self.clusters: list[Cluster] = []
+        self.title: list[str] = []
+        self.root_title = ""
+        self.grads = False  # draw gradients (and they were recorded)
+        self.grads_missing = False  # grads=True asked, but nothing was recorded
+        self.shared = "once"
+        self.steps = 0
+        self.folded: str | None = None

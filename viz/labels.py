@@ -1,0 +1,180 @@
+"""The words of a drawing: node labels, tooltips, cluster labels and the title.
+
+Plain text only (no markup): ``viz.dot`` escapes it for HTML-like labels, ``viz.text`` prints
+it. Run after folding, so only the nodes that are drawn are described.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import style
+from .graph import COPY, CUT, FOLD, OP, PARAM
+
+TOOLTIP_CHARS = 600
+RECORD_HINT = "loss.backward(retain_graph=True, record=True)"
+
+
+def describe(view, root, *, values: bool, highlight) -> None:
+    for node in view.nodes:
+        if node.kind == OP:
+            _op(node, view)
+        elif node.kind == COPY:
+            _copy(node, view)
+        elif node.kind == CUT:
+            _cut(node)
+        elif node.kind == FOLD:
+            node.tooltip = "\n".join([node.title, *node.lines, "(pass fold=None to unfold)"])
+        else:
+            _data(node, view, values)
+    for cluster in view.clusters:
+        if cluster.legend:
+            cluster.label = "parameters (total gradient)" if view.grads else "parameters"
+        elif view.grads and cluster.step is not None and cluster.shade_norm is not None:
+            cluster.lines = [f"||dL/dh_{cluster.step}|| = {style.fmt_norm(cluster.shade_norm)}"]
+    view.root_title = _name(root)
+    view.title = _title(view, highlight)
+
+
+def _name(tensor) -> str:
+    if tensor.name:
+        return tensor.name
+    return tensor.op or "tensor"
+
+
+def _shape(tensor) -> str:
+    text = str(tensor.shape) if tensor.ndim != 1 else f"({tensor.shape[0]},)"
+    if tensor.dtype != np.float64:
+        text += f" {tensor.dtype}"
+    return text
+
+
+def _grad_line(view, tensor, norm) -> list[str]:
+    if not view.grads or not tensor.requires_grad:
+        return []
+    if norm is None:
+        return ["no gradient reached it"]
+    return [f"||grad|| {style.fmt_norm(norm)}"]
+
+
+def _data(node, view, values: bool) -> None:
+    tensor = node.tensor
+    node.title = tensor.name or ""
+    node.lines = [_shape(tensor)]
+    if values:
+        node.lines.append(_value_summary(tensor.data))
+    norm = node.grad_norm
+    if norm is None and tensor.grad is not None and view.grads:
+        norm = float(np.linalg.norm(tensor.grad))
+    node.lines += _grad_line(view, tensor, norm)
+    node.tooltip = _tooltip(tensor)
+
+
+def _op(node, view) -> None:
+    tensor = node.tensor
+    node.title = tensor.op
+    node.tooltip = f"op {tensor.op} -> {_shape(tensor)}" + _scope(tensor)
+    if view.grads:
+        node.tooltip += f"\n||grad of result|| {style.fmt_norm(tensor.grad_norm)}"
+
+
+def _copy(node, view) -> None:
+    tensor = node.tensor
+    step = node.cluster.step_of() if node.cluster is not None else None
+    node.title = tensor.name or "parameter"
+    where = f"t={step}" if step is not None else "/".join(node.cluster.path())
+    node.lines = [f"copy used at {where}"]
+    if view.grads:
+        if node.uses > 1:
+            node.lines.append(f"{node.uses} uses here")
+        else:
+            sub = f"_{step}" if step is not None else "_k"
+            node.lines.append(f"||dL/d{node.title}{sub}|| {style.fmt_norm(node.term)}")
+    node.grad_norm = node.term
+    node.tooltip = (
+        f"{node.title} as used at {where}: a copy with the same values, drawn here so the "
+        f"picture stays local.\nIts gradient is this step's term of the sum "
+        f"dL/d{node.title} = sum over steps; the total is on {node.title} under 'parameters'."
+    )
+    if node.uses == 1 and node.term is not None:
+        node.tooltip += f"\nthis term: {style.fmt_norm(node.term)}"
+
+
+def _cut(node) -> None:
+    tensor = node.tensor
+    source = tensor.detached_from
+    if source is not None:
+        what = _name(source) + " " + _shape(source) + _scope(source).replace("\n", " ")
+    elif tensor.name:
+        what = f"{tensor.name} (no longer alive)"
+    else:
+        what = "a tensor that is no longer alive"
+    node.title = "\u2702 detach()"
+    node.lines = [f"cut from {what}"]
+    node.tooltip = (
+        f"detach(): cut from {what}. No gradient flows back past this point "
+        "(truncated backprop through time stops here)."
+    )
+
+
+def _scope(tensor) -> str:
+    return f"\nscope {tensor.scope}" if tensor.scope else ""
+
+
+def _value_summary(data: np.ndarray) -> str:
+    if data.size == 0:
+        return "empty"
+    if data.dtype == bool:
+        return f"{int(data.sum())} of {data.size} true"
+    if data.size == 1:
+        return f"value {data.item():.4g}"
+    if data.size <= 4:
+        return np.array2string(data.ravel(), precision=3, separator=", ")
+    return f"min {data.min():.3g}  mean {data.mean():.3g}  max {data.max():.3g}"
+
+
+def _array(data: np.ndarray) -> str:
+    return np.array2string(data, precision=4, threshold=12, edgeitems=2, max_line_width=60)
+
+
+def _tooltip(tensor) -> str:
+    kind = f"op {tensor.op}" if tensor.op else ("parameter" if tensor.requires_grad else "leaf")
+    lines = [f"{tensor.name or '(unnamed)'}: {kind}, shape {_shape(tensor)}" + _scope(tensor)]
+    lines.append("value " + _array(tensor.data))
+    if tensor.grad is not None:
+        lines.append("grad " + _array(tensor.grad))
+    if tensor.grad_norm is not None:
+        lines.append(f"||grad|| {style.fmt_norm(tensor.grad_norm)}")
+    text = "\n".join(lines)
+    return text if len(text) <= TOOLTIP_CHARS else text[: TOOLTIP_CHARS - 1] + "\u2026"
+
+
+def _title(view, highlight) -> list[str]:
+    title = [f"computational graph of {view.root_title}"]
+    if view.steps:
+        title[0] += f", {view.steps} time steps"
+    kinds = {node.kind for node in view.nodes}
+    if COPY in kinds:
+        title.append(
+            "dashed green: a parameter's copy in one step, labelled with that step's term "
+            "of its gradient; each parameter with its total once under 'parameters'"
+        )
+    elif PARAM in kinds:
+        title.append(
+            "green: parameters, drawn once with an edge into every use "
+            "(their gradient is the sum over those edges)"
+        )
+    if view.grads:
+        shading = "; step shading: ||dL/dh_t||" if view.steps else ""
+        title.append(
+            "edge colour and width: log10 of the gradient norm sent back along the edge "
+            f"(scale in the legend){shading}"
+        )
+    elif view.grads_missing:
+        title.append(f"no gradients recorded: call {RECORD_HINT} before drawing with grads=True")
+    if highlight is not None:
+        target = highlight if isinstance(highlight, str) else _name(highlight)
+        title.append(f"bold: every path from {view.root_title} back to {target}")
+    if view.folded:
+        title.append(view.folded)
+    return title

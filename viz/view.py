@@ -1,0 +1,227 @@
+"""The view graph: a small, renderer-independent description of what to draw.
+
+The graph behind a tensor is walked once with the engine's own ``mg.topological_order``. Each
+tensor made by an op becomes two view nodes, the op and its result; a leaf becomes one. Every
+name scope becomes a cluster (nested scopes nest). Then, in order: parameters are drawn once or
+copied into each step (``shared``), paths are highlighted, time steps are folded, the size is
+checked against ``max_nodes``, and only the surviving nodes get their labels (``viz.labels``).
+DOT (``viz.dot``) and the text outline (``viz.text``) are both written from this.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import minigrad as mg
+
+from . import errors, fold, labels
+from .graph import COPY, CUT, DATA, INPUT, OP, PARAM, Cluster, Edge, Node, ViewGraph
+
+SHARED_MODES = ("auto", "once", "per_step")
+# "once" draws each parameter with an edge into every step; dot's layout time grows steeply
+# with such long edges, so "auto" switches to per-step copies above this many nodes.
+AUTO_ONCE_MAX_NODES = 400
+
+
+def build(
+    root: Any,
+    *,
+    values: bool = False,
+    grads: bool = False,
+    highlight: Any = None,
+    shared: str = "auto",
+    fold_steps: int | None = None,
+    max_nodes: int = 2000,
+) -> ViewGraph:
+    """The view graph of everything ``root`` was computed from."""
+    if not isinstance(root, mg.Tensor):
+        raise TypeError(f"viz: expected a minigrad Tensor, got {type(root).__name__}")
+    if shared not in SHARED_MODES:
+        raise ValueError(f"viz: shared must be one of {SHARED_MODES}, got {shared!r}")
+    if fold_steps is not None and (
+        isinstance(fold_steps, bool) or not isinstance(fold_steps, int) or fold_steps < 0
+    ):
+        raise ValueError(f"viz: fold must be None or an int >= 0, got {fold_steps!r}")
+    if not isinstance(max_nodes, int) or max_nodes < 1:
+        raise ValueError(f"viz: max_nodes must be a positive int, got {max_nodes!r}")
+    order = mg.topological_order(root)
+    for tensor in order:
+        if tensor.released:
+            raise errors.GraphReleasedError(
+                "viz: the graph behind this tensor was released by backward(), which frees its "
+                "links, so there is nothing left to draw. Call loss.backward(retain_graph=True) "
+                "(with record=True to draw gradients) and then draw."
+            )
+    view = ViewGraph()
+    view.grads = grads and root.grad_norm is not None
+    view.grads_missing = grads and not view.grads
+    nodes_of = _walk(view, order)
+    view.nodes[-1].is_root = True
+    _mark_detached(view)
+    _shade_steps(view)
+    params = [t for t in order if t.op is None and t.requires_grad]
+    view.shared = _choose_shared(view, shared)
+    if view.shared == "per_step":
+        _copy_per_step(view, params, nodes_of)
+    if highlight is not None:
+        _highlight(view, order, highlight)
+    view.steps = len({c.step for c in view.clusters if c.step is not None})
+    if fold_steps is not None:
+        fold.fold(view, fold_steps)
+    if len(view.nodes) > max_nodes:
+        raise errors.too_large(len(view.nodes), max_nodes, view.steps)
+    for i, node in enumerate(view.nodes):
+        node.id = f"n{i}"
+    for i, cluster in enumerate(view.clusters):
+        cluster.id = f"cluster_{i}"
+    labels.describe(view, root, values=values, highlight=highlight)
+    return view
+
+
+def _walk(view: ViewGraph, order: list) -> dict[int, Node]:
+    """One pass in topological order: an op node and a result node per op, one node per leaf."""
+    clusters: dict[str, Cluster | None] = {"": None}
+
+    def cluster_of(scope: str) -> Cluster | None:
+        found = clusters.get(scope, False)
+        if found is not False:
+            return found
+        parent_scope, _, name = scope.rpartition("/")
+        cluster = Cluster(name, cluster_of(parent_scope))
+        view.clusters.append(cluster)
+        clusters[scope] = cluster
+        return cluster
+
+    nodes_of: dict[int, Node] = {}
+    for tensor in order:
+        cluster = cluster_of(tensor.scope)
+        if tensor.op is None:
+            kind = PARAM if tensor.requires_grad else INPUT
+            node = Node(kind, tensor, cluster)
+            node.grad_norm = tensor.grad_norm
+            view.nodes.append(node)
+        else:
+            op = Node(OP, tensor, cluster)
+            node = Node(DATA, tensor, cluster)
+            node.grad_norm = tensor.grad_norm
+            view.nodes += (op, node)
+            norms = tensor.edge_grad_norms or (None,) * len(tensor.parents)
+            for parent, norm in zip(tensor.parents, norms, strict=True):
+                view.edges.append(Edge(nodes_of[id(parent)], op, norm))
+            view.edges.append(Edge(op, node, tensor.grad_norm))
+        nodes_of[id(tensor)] = node
+    view.clusters.sort(key=_natural_path)
+    return nodes_of
+
+
+def _natural_path(cluster: Cluster) -> tuple:
+    """Sort clusters by scope path with numbers compared as numbers (t=2 before t=10)."""
+    return tuple(
+        tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", name))
+        for name in cluster.path()
+    )
+
+
+def _mark_detached(view: ViewGraph) -> None:
+    """A dashed cut mark before each tensor made by ``detach()``, naming its source.
+
+    The engine keeps only a weak reference to the source, which is usually gone by the time a
+    truncated-BPTT chunk is drawn; the mark then names it by the detached tensor's own name.
+    """
+    nodes: list[Node] = []
+    for node in view.nodes:
+        if node.kind == INPUT and getattr(node.tensor, "_detached_from", None) is not None:
+            mark = Node(CUT, node.tensor, node.cluster)
+            nodes.append(mark)
+            view.edges.append(Edge(mark, node, None, style="cut"))
+        nodes.append(node)
+    view.nodes = nodes
+
+
+def _shade_steps(view: ViewGraph) -> None:
+    """Each ``t=N`` cluster remembers ``||dL/dh_N||``, from the node named ``h_N`` in it."""
+    by_cluster = {id(c): c for c in view.clusters if c.step is not None}
+    for node in view.nodes:
+        cluster = node.cluster
+        if (
+            node.kind in (DATA, PARAM, INPUT)
+            and cluster is not None
+            and id(cluster) in by_cluster
+            and node.tensor.name == f"h_{cluster.step}"
+        ):
+            cluster.shade_norm = node.tensor.grad_norm
+
+
+def _choose_shared(view: ViewGraph, shared: str) -> str:
+    if shared != "auto":
+        return shared
+    in_clusters = any(
+        edge.tail.kind == PARAM and edge.head.cluster is not None for edge in view.edges
+    )
+    if not in_clusters or len(view.nodes) <= AUTO_ONCE_MAX_NODES:
+        return "once"
+    return "per_step"
+
+
+def _copy_per_step(view: ViewGraph, params: list, nodes_of: dict) -> None:
+    """Replace each parameter's edges into a cluster by one dashed copy inside that cluster.
+
+    The copy is labelled with that step's term of the sum ``dL/dW = sum_k dL/dW_k`` (the norm
+    of the gradient sent to ``W`` by its use in that step); the parameter itself moves to a
+    legend cluster with its total gradient.
+    """
+    legend = Cluster("parameters", legend=True)
+    param_nodes = {id(nodes_of[id(p)]) for p in params}
+    copies: dict[tuple[int, int], Node] = {}
+    for edge in view.edges:
+        source = edge.tail
+        cluster = edge.head.cluster
+        if id(source) not in param_nodes or cluster is None:
+            continue
+        key = (id(source), id(cluster))
+        copy = copies.get(key)
+        if copy is None:
+            copy = copies[key] = Node(COPY, source.tensor, cluster)
+            copy.term = edge.norm
+            view.nodes.append(copy)
+        else:
+            copy.term = None  # several uses in one step: norms of the parts do not add up
+        copy.uses += 1
+        edge.tail = copy
+    for p in params:
+        nodes_of[id(p)].cluster = legend
+    if params:
+        view.clusters.append(legend)
+
+
+def _highlight(view: ViewGraph, order: list, target: Any) -> None:
+    """Bold every path from the root back to ``target``; fade the rest."""
+    targets = _resolve(order, target)
+    reach: set[int] = set()
+    for tensor in order:  # a tensor is on a path if it is a target or uses one on a path
+        if id(tensor) in targets or any(id(p) in reach for p in tensor.parents):
+            reach.add(id(tensor))
+    for node in view.nodes:
+        on_path = node.tensor is not None and id(node.tensor) in reach and node.kind != CUT
+        node.emphasis = "bold" if on_path else "faded"
+    for edge in view.edges:
+        on_path = edge.tail.emphasis == "bold" and edge.head.emphasis == "bold"
+        edge.emphasis = "bold" if on_path else "faded"
+
+
+def _resolve(order: list, target: Any) -> set[int]:
+    if isinstance(target, mg.Tensor):
+        if not any(t is target for t in order):
+            raise ValueError("viz: highlight= names a tensor that is not part of this graph")
+        return {id(target)}
+    if isinstance(target, str):
+        found = {id(t) for t in order if t.name == target}
+        if not found:
+            names = sorted({t.name for t in order if t.op is None and t.requires_grad and t.name})
+            raise ValueError(
+                f"viz: highlight={target!r}: no tensor of that name in this graph "
+                f"(parameters: {', '.join(names) or 'none named'})"
+            )
+        return found
+    raise TypeError(f"viz: highlight must be a Tensor or a name, got {type(target).__name__}")
