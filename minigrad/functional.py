@@ -1,4 +1,7 @@
-"""Functions built from primitive ops, with PyTorch's definitions and defaults."""
+"""Functions of neural networks, with PyTorch's definitions and defaults.
+
+softmax and log_softmax are primitives (their VJPs beside them); the losses are built from ops.
+"""
 
 from __future__ import annotations
 
@@ -7,26 +10,38 @@ from typing import Any
 import numpy as np
 
 from .ops import lift
+from .tensor import make_node
 from .tensor import Tensor
 
 REDUCTIONS = ("mean", "sum", "none")
 
 
 def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
-    """log softmax(x)_i = x_i - m - log sum_j exp(x_j - m), with m = max_j x_j a constant.
+    """out_i = x_i - m - log sum_j exp(x_j - m), m = max_j x_j (no overflow for logits of 1000).
 
-    Shifting by m changes nothing mathematically and keeps exp from overflowing (logits of 1000).
+    A primitive: dL/dx = g - softmax(x) sum_j g_j  (softmax(x) = exp(out)).
     """
     x = lift(x)
-    shifted = x - x.data.max(axis=axis, keepdims=True)
-    return shifted - shifted.exp().sum(axis=axis, keepdims=True).log()
+    shifted = x.data - x.data.max(axis=axis, keepdims=True)
+    out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+    return make_node(
+        out, "log_softmax", (x,),
+        lambda g: (g - np.exp(out) * g.sum(axis=axis, keepdims=True),),
+    )
 
 
 def softmax(x: Tensor, axis: int = -1) -> Tensor:
-    """softmax(x)_i = exp(x_i - m) / sum_j exp(x_j - m), m = max_j x_j."""
+    """out_i = exp(x_i - m) / sum_j exp(x_j - m), m = max_j x_j.
+
+    A primitive: dL/dx = out * (g - sum_j g_j out_j)  (the Jacobian diag(out) - out out^T).
+    """
     x = lift(x)
-    e = (x - x.data.max(axis=axis, keepdims=True)).exp()
-    return e / e.sum(axis=axis, keepdims=True)
+    e = np.exp(x.data - x.data.max(axis=axis, keepdims=True))
+    out = e / e.sum(axis=axis, keepdims=True)
+    return make_node(
+        out, "softmax", (x,),
+        lambda g: (out * (g - (g * out).sum(axis=axis, keepdims=True)),),
+    )
 
 
 def _reduce(name: str, per_item: Tensor, reduction: str) -> Tensor:
@@ -62,8 +77,15 @@ def cross_entropy(logits: Tensor, targets: Any, reduction: str = "mean") -> Tens
     classes = logits.shape[1]
     if y.size and (y.min() < 0 or y.max() >= classes):
         raise ValueError(f"cross_entropy: targets must lie in 0..{classes - 1}, got {y.min()}..{y.max()}")
-    picked = (log_softmax(logits, axis=1) * one_hot(y, classes, logits.dtype)).sum(axis=1)
-    return _reduce("cross_entropy", -picked, reduction)
+    # -log softmax(z)_y summed or averaged over rows, as one weighted sum: the weights are the
+    # one-hot rows with the sign and the 1/N of the mean folded in.
+    weights = -one_hot(y, classes, logits.dtype)
+    if reduction == "mean":
+        weights /= max(len(y), 1)
+    elif reduction not in REDUCTIONS:
+        raise ValueError(f"cross_entropy: reduction must be one of {REDUCTIONS}, got {reduction!r}")
+    weighted = log_softmax(logits, axis=1) * weights
+    return weighted.sum(axis=1) if reduction == "none" else weighted.sum()
 
 
 def mse_loss(a: Tensor, b: Any, reduction: str = "mean") -> Tensor:

@@ -16,17 +16,20 @@ import numpy as np
 from .tensor import Tensor, make_node
 
 
-def lift(x: Any, like: Tensor | None = None) -> Tensor:
+def lift(x: Any, like: Any = None) -> Tensor:
     """Make an operand a Tensor. A Python number takes the float dtype of ``like``."""
     if isinstance(x, Tensor):
         return x
-    if isinstance(x, (int, float)) and like is not None and like.data.dtype.kind == "f":
+    if isinstance(x, (int, float)) and isinstance(like, Tensor) and like.data.dtype.kind == "f":
         return Tensor(np.asarray(x, dtype=like.data.dtype))
     return Tensor(x)
 
 
 def _binary(name: str, fn: Any, a: Any, b: Any) -> tuple[Tensor, Tensor, np.ndarray]:
-    a, b = lift(a, b if isinstance(b, Tensor) else None), lift(b, a if isinstance(a, Tensor) else None)
+    if type(a) is not Tensor:
+        a = lift(a, b)
+    if type(b) is not Tensor:
+        b = lift(b, a)
     try:
         return a, b, fn(a.data, b.data)
     except ValueError:
@@ -92,7 +95,8 @@ def matmul(a: Any, b: Any) -> Tensor:
 
     dL/da = g @ b^T, dL/db = a^T @ g (on the last two axes; a 1-D side is a row or column).
     """
-    a, b = lift(a, b if isinstance(b, Tensor) else None), lift(b, a if isinstance(a, Tensor) else None)
+    a = lift(a, b)
+    b = lift(b, a)
     if a.ndim == 0 or b.ndim == 0:
         raise ValueError(f"matmul: needs at least 1-D operands, got shapes {a.shape} and {b.shape}")
     try:
@@ -206,28 +210,31 @@ def _axes(name: str, axis: int | Sequence[int] | None, shape: tuple[int, ...]) -
     return tuple(sorted(ax % ndim for ax in axes)) if ndim else ()
 
 
-def _keep(g: np.ndarray, axes: tuple[int, ...], keepdims: bool) -> np.ndarray:
-    """Give a reduced gradient back its reduced axes (size 1), ready to broadcast."""
-    return g if keepdims else np.expand_dims(g, axes)
+def _kept_shape(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[int, ...]:
+    """The shape of a reduction with keepdims: size 1 on the reduced axes."""
+    return tuple(1 if i in axes else n for i, n in enumerate(shape))
+
+
+def _spread(g: np.ndarray, kept: tuple[int, ...], shape: tuple[int, ...], scale: float = 1.0):
+    """Copy a reduced gradient back along the reduced axes (times ``scale``): a new array."""
+    return np.multiply(g.reshape(kept), scale, out=np.empty(shape, dtype=g.dtype))
 
 
 def sum_(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
     """out = sum of x over ``axis``;  dL/dx = g copied along the summed axes."""
     axes, shape = _axes("sum", axis, x.shape), x.shape
+    kept = _kept_shape(shape, axes)
     out = np.sum(x.data, axis=axes, keepdims=keepdims)
-    return make_node(
-        out, "sum", (x,), lambda g: (np.broadcast_to(_keep(g, axes, keepdims), shape),)
-    )
+    return make_node(out, "sum", (x,), lambda g: (_spread(g, kept, shape),))
 
 
 def mean(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
     """out = sum of x over ``axis`` / n;  dL/dx = g / n copied along the averaged axes."""
     axes, shape = _axes("mean", axis, x.shape), x.shape
+    kept = _kept_shape(shape, axes)
     n = int(np.prod([shape[ax] for ax in axes]))
     out = np.mean(x.data, axis=axes, keepdims=keepdims)
-    return make_node(
-        out, "mean", (x,), lambda g: (np.broadcast_to(_keep(g, axes, keepdims) / n, shape),)
-    )
+    return make_node(out, "mean", (x,), lambda g: (_spread(g, kept, shape, 1.0 / n),))
 
 
 def max_(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
@@ -237,12 +244,12 @@ def max_(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
         raise ValueError(f"max: the tensor is empty (shape {x.shape})")
     xd = x.data
     top = np.max(xd, axis=axes, keepdims=True)
-    out = top if keepdims else np.squeeze(top, axes)
+    out = top if keepdims else top.reshape([n for i, n in enumerate(top.shape) if i not in axes])
 
     def vjp(g: np.ndarray) -> tuple:
         winners = xd == top
         ties = winners.sum(axis=axes, keepdims=True).astype(xd.dtype)  # int counts would upcast g
-        return (winners * (_keep(g, axes, keepdims) / ties),)
+        return (winners * (g.reshape(top.shape) / ties),)
 
     return make_node(out, "max", (x,), vjp)
 
@@ -261,8 +268,10 @@ def reshape(x: Tensor, *shape: Any) -> Tensor:
 
 def transpose(x: Tensor, *axes: Any) -> Tensor:
     """out = x with axes permuted (reversed by default);  dL/dx = g with the inverse permutation."""
+    if not axes:  # x.T: reverse the axes, which is its own inverse
+        return make_node(x.data.T, "transpose", (x,), lambda g: (g.T,))
     axes = tuple(axes[0]) if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes
-    perm = axes or tuple(reversed(range(x.ndim)))
+    perm = axes
     in_range = all(-x.ndim <= ax < x.ndim for ax in perm)
     if not in_range or sorted(ax % x.ndim for ax in perm) != list(range(x.ndim)):
         raise ValueError(f"transpose: axes {perm} are not a permutation for shape {x.shape}")
@@ -339,7 +348,8 @@ def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:
 def where(condition: Any, a: Any, b: Any) -> Tensor:
     """out = a where condition else b;  dL/da = g where condition, dL/db = g elsewhere."""
     cond = np.asarray(condition.data if isinstance(condition, Tensor) else condition, dtype=bool)
-    a, b = lift(a, b if isinstance(b, Tensor) else None), lift(b, a if isinstance(a, Tensor) else None)
+    a = lift(a, b)
+    b = lift(b, a)
     try:
         out = np.where(cond, a.data, b.data)
     except ValueError:
