@@ -38,8 +38,11 @@ demo: $(STAMP) graphviz
 	@mkdir -p out
 	$(VENV)/bin/minigrad bptt --seq-len 4 --hidden 3 --grads --highlight W --out out/rnn-bptt.svg
 
+# The pictures the README shows.
 docs: $(STAMP) graphviz
 	$(VENV)/bin/minigrad bptt --seq-len 4 --hidden 3 --grads --highlight W --out docs/rnn-bptt.svg
+	$(VENV)/bin/minigrad gradflow --seq-len 60 --out docs/gradflow.svg
+	$(VENV)/bin/minigrad train-char --model rnn --steps 2000 --quiet --sample-every 0 --plot docs/char-rnn-loss.svg
 
 bench: $(STAMP)
 	$(PY) benchmarks/rnn.py
