@@ -8,7 +8,7 @@ from . import methods as _methods  # noqa: F401  (installs Tensor's operators)
 from . import functional, nn, optim
 from .autograd import topological_order, unbroadcast
 from .checks import GradcheckError, gradcheck, jacobian
-from .ops import concat, stack, where
+from .shape_ops import concat, stack, where
 from .tensor import AnomalyError, Tensor, detect_anomaly, no_grad, scope
 
 __all__ = [

@@ -24,10 +24,11 @@ def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
     x = lift(x)
     shifted = x.data - x.data.max(axis=axis, keepdims=True)
     out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
-    return make_node(
-        out, "log_softmax", (x,),
-        lambda g: (g - np.exp(out) * g.sum(axis=axis, keepdims=True),),
-    )
+    return make_node(out, "log_softmax", (x,), log_softmax_vjp, (out, axis))
+
+
+def log_softmax_vjp(g: np.ndarray, out: np.ndarray, axis: int) -> tuple:
+    return (g - np.exp(out) * g.sum(axis=axis, keepdims=True),)
 
 
 def softmax(x: Tensor, axis: int = -1) -> Tensor:
@@ -38,10 +39,11 @@ def softmax(x: Tensor, axis: int = -1) -> Tensor:
     x = lift(x)
     e = np.exp(x.data - x.data.max(axis=axis, keepdims=True))
     out = e / e.sum(axis=axis, keepdims=True)
-    return make_node(
-        out, "softmax", (x,),
-        lambda g: (out * (g - (g * out).sum(axis=axis, keepdims=True)),),
-    )
+    return make_node(out, "softmax", (x,), softmax_vjp, (out, axis))
+
+
+def softmax_vjp(g: np.ndarray, out: np.ndarray, axis: int) -> tuple:
+    return (out * (g - (g * out).sum(axis=axis, keepdims=True)),)
 
 
 def _reduce(name: str, per_item: Tensor, reduction: str) -> Tensor:

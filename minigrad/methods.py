@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from . import ops
+from . import ops, shape_ops
 from .tensor import STATE, Tensor
 
 
@@ -62,7 +62,7 @@ def _install() -> None:
         "__matmul__": ops.matmul,
         "__rmatmul__": _reflected(ops.matmul),
         "__neg__": ops.neg,
-        "__getitem__": ops.getitem,
+        "__getitem__": shape_ops.getitem,
         "__lt__": _compare(np.less),
         "__le__": _compare(np.less_equal),
         "__gt__": _compare(np.greater),
@@ -85,9 +85,9 @@ def _install() -> None:
         "sum": _sum,
         "mean": _mean,
         "max": _max,
-        "reshape": ops.reshape,
-        "transpose": ops.transpose,
-        "T": property(ops.transpose),
+        "reshape": shape_ops.reshape,
+        "transpose": shape_ops.transpose,
+        "T": property(shape_ops.transpose),
     }
     for name, fn in methods.items():
         setattr(Tensor, name, fn)

@@ -128,10 +128,9 @@ class Tensor:
     # The fields every op sets live in slots; the rarely set ones (name, hooks, recorded norms,
     # ...) fall back to the class defaults below until an instance sets its own.
     __slots__ = (
-        "data", "grad", "requires_grad", "op", "parents", "vjp", "scope", "_seq",
+        "data", "grad", "requires_grad", "name", "op", "parents", "vjp", "saved", "scope", "_seq",
         "__dict__", "__weakref__",
     )
-    name: str | None = None
     grad_norm: float | None = None
     edge_grad_norms: tuple[float | None, ...] | None = None
     _retains_grad = False
@@ -158,12 +157,12 @@ class Tensor:
         if requires_grad and self.data is data:
             self.data = self.data.copy()  # a parameter owns its values: updates never reach the caller's array
         self.requires_grad = bool(requires_grad)
-        if name is not None:
-            self.name = name
+        self.name = name
         self.grad: np.ndarray | None = None
         self.op: str | None = None
         self.parents: tuple[Tensor, ...] = ()
-        self.vjp: Callable[[np.ndarray], tuple] | None = None
+        self.vjp: Callable[..., tuple] | None = None
+        self.saved: tuple = ()
         self.scope = STATE.scope
         self._seq = next(_creation_order)
 
@@ -283,27 +282,30 @@ def make_node(
     data: np.ndarray,
     op: str,
     parents: tuple[Tensor, ...],
-    vjp: Callable[[np.ndarray], tuple],
+    vjp: Callable[..., tuple],
+    saved: tuple = (),
 ) -> Tensor:
-    """Wrap an op's result; link it to its parents when a gradient can flow through it."""
+    """Wrap an op's result; link it to its parents when a gradient can flow through it.
+
+    ``vjp(g, *saved)`` gives the gradient for each parent (see ``minigrad.ops``).
+    """
     out = Tensor.__new__(Tensor)
     # numpy returns scalars, not 0-d arrays, from full reductions and ufuncs on 0-d arrays
     out.data = data if type(data) is np.ndarray else np.asarray(data)
     out.grad = None
+    out.name = None
     out.scope = STATE.scope
     out._seq = next(_creation_order)
     if STATE.grad_enabled:
         for parent in parents:
             if parent.requires_grad:
                 out.requires_grad = True
-                out.op = op
-                out.parents = parents
-                out.vjp = vjp
+                out.op, out.parents, out.vjp, out.saved = op, parents, vjp, saved
                 break
         else:
-            out.requires_grad, out.op, out.parents, out.vjp = False, None, (), None
+            out.requires_grad, out.op, out.parents, out.vjp, out.saved = False, None, (), None, ()
     else:
-        out.requires_grad, out.op, out.parents, out.vjp = False, None, (), None
+        out.requires_grad, out.op, out.parents, out.vjp, out.saved = False, None, (), None, ()
     if STATE.anomaly:
         out.op = op
         out._created_at = _user_line()

@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 
 import minigrad as mg
+from minigrad.autograd import cycle_collector_paused
 from minigrad.ops import lift
 
 from .rnn import OUTPUT_ACTIVATIONS, activate, sequence_inputs, sequence_loss
@@ -125,11 +126,12 @@ class GRU(mg.nn.Module):
         steps = sequence_inputs(xs)
         h = self.initial_state(steps[0].shape[0]) if h0 is None else lift(h0)
         ys, hs = [], []
-        for t, x_t in enumerate(steps, start=start):
-            with mg.scope(f"t={t}"):
-                y_t, h = self.step(x_t, h, t)
-            ys.append(y_t)
-            hs.append(h)
+        with cycle_collector_paused():  # the graph has no cycles: see minigrad.autograd
+            for t, x_t in enumerate(steps, start=start):
+                with mg.scope(f"t={t}"):
+                    y_t, h = self.step(x_t, h, t)
+                ys.append(y_t)
+                hs.append(h)
         return ys, hs
 
     __call__ = forward

@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 
 import minigrad as mg
+from minigrad.autograd import cycle_collector_paused
 from minigrad.ops import lift
 
 from .rnn import OUTPUT_ACTIVATIONS, activate, sequence_inputs, sequence_loss
@@ -153,12 +154,13 @@ class LSTM(mg.nn.Module):
         state = (self.initial_state(batch) if h0 is None
                  else self._check_state(h0, batch, "LSTM: h0"))
         ys, hs, cs = [], [], []
-        for t, x_t in enumerate(steps, start=start):
-            with mg.scope(f"t={t}"):
-                y_t, state = self.step(x_t, state, t)
-            ys.append(y_t)
-            hs.append(state[0])
-            cs.append(state[1])
+        with cycle_collector_paused():  # the graph has no cycles: see minigrad.autograd
+            for t, x_t in enumerate(steps, start=start):
+                with mg.scope(f"t={t}"):
+                    y_t, state = self.step(x_t, state, t)
+                ys.append(y_t)
+                hs.append(state[0])
+                cs.append(state[1])
         return ys, hs, cs
 
     def forward(

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 import minigrad as mg
+from minigrad.autograd import cycle_collector_paused
 from minigrad import functional as F
 from minigrad.ops import lift
 
@@ -130,11 +131,12 @@ class RNN(mg.nn.Module):
         steps = sequence_inputs(xs)
         h = self.initial_state(steps[0].shape[0]) if h0 is None else lift(h0)
         ys, hs = [], []
-        for t, x_t in enumerate(steps, start=start):
-            with mg.scope(f"t={t}"):
-                y_t, h = self.step(x_t, h, t)
-            ys.append(y_t)
-            hs.append(h)
+        with cycle_collector_paused():  # the graph has no cycles: see minigrad.autograd
+            for t, x_t in enumerate(steps, start=start):
+                with mg.scope(f"t={t}"):
+                    y_t, h = self.step(x_t, h, t)
+                ys.append(y_t)
+                hs.append(h)
         return ys, hs
 
     __call__ = forward
@@ -181,10 +183,11 @@ def sequence_loss(
     if t is not None and not 1 <= t <= T:
         raise ValueError(f"sequence_loss: t must lie in 1..{T}, got {t}")
     total = None
-    for step in range(1, T + 1) if t is None else [t]:
-        with mg.scope(f"t={step}"):
-            L_t = step_loss(ys[step - 1], targets[step - 1], loss, f_y)
-        L_t.name = f"L_{step}"
-        total = L_t if total is None else total + L_t
+    with cycle_collector_paused():  # the graph has no cycles: see minigrad.autograd
+        for step in range(1, T + 1) if t is None else [t]:
+            with mg.scope(f"t={step}"):
+                L_t = step_loss(ys[step - 1], targets[step - 1], loss, f_y)
+            L_t.name = f"L_{step}"
+            total = L_t if total is None else total + L_t
     total.name = "L"
     return total
