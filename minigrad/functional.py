@@ -28,7 +28,10 @@ def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
 
 
 def log_softmax_vjp(g: np.ndarray, out: np.ndarray, axis: int) -> tuple:
-    return (g - np.exp(out) * g.sum(axis=axis, keepdims=True),)
+    grad = np.exp(out)  # softmax(x), then g - softmax(x) sum_j g_j computed in place
+    grad *= -g.sum(axis=axis, keepdims=True)
+    grad += g
+    return (grad,)
 
 
 def softmax(x: Tensor, axis: int = -1) -> Tensor:

@@ -46,17 +46,25 @@ def no_grad() -> Iterator[None]:
         STATE.grad_enabled = previous
 
 
-@contextlib.contextmanager
-def scope(name: str) -> Iterator[None]:
-    """Stamp every node made inside with ``name``; nested scopes join with "/"."""
-    if not isinstance(name, str) or not name:
-        raise ValueError(f"scope: the name must be a non-empty string, got {name!r}")
-    previous = STATE.scope
-    STATE.scope = f"{previous}/{name}" if previous else name
-    try:
-        yield
-    finally:
-        STATE.scope = previous
+class scope:  # noqa: N801  (used like a function: `with mg.scope("t=3"):`)
+    """Stamp every node made inside with ``name``; nested scopes join with "/".
+
+    A small class rather than a generator: an unrolled RNN enters one scope per step.
+    """
+
+    __slots__ = ("name", "previous")
+
+    def __init__(self, name: str) -> None:
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"scope: the name must be a non-empty string, got {name!r}")
+        self.name = name
+
+    def __enter__(self) -> None:
+        self.previous = STATE.scope
+        STATE.scope = f"{self.previous}/{self.name}" if self.previous else self.name
+
+    def __exit__(self, *exc_info: object) -> None:
+        STATE.scope = self.previous
 
 
 @contextlib.contextmanager
