@@ -90,3 +90,26 @@ def test_a_bad_option_exits_with_usage_and_writes_nothing(tmp_path):
         assert result.returncode == 2, args
         assert "usage:" in result.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_bptt_prints_the_comparison_and_writes_the_svg(tmp_path):
+    out = tmp_path / "rnn.svg"
+    result = run("bptt", "--seq-len", "3", "--hidden", "3", "--grads", "--highlight", "W",
+                 "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    rows = {line.split()[0]: line.split() for line in result.stdout.splitlines() if line.strip()}
+    for name in ("U", "V", "W", "b_h", "b_y", "h0"):
+        assert float(rows[name][-1]) < 1e-9, rows[name]  # max |autodiff - closed form|
+    assert "agree" in result.stdout and f"wrote {out}" in result.stdout
+    root = ET.parse(out).getroot()
+    assert root.tag == SVG + "svg"
+    clusters = [g for g in root.iter(SVG + "g") if g.get("class") == "cluster"]
+    labels = [next(g.iter(SVG + "text")).text for g in clusters]
+    assert labels == ["t=1", "t=2", "t=3"]
+
+
+def test_bptt_with_fold_draws_a_long_sequence(tmp_path):
+    out = tmp_path / "long.svg"
+    result = run("bptt", "--seq-len", "60", "--fold", "2", "--grads", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "t=3" in out.read_text() and "60" in out.read_text()
