@@ -105,7 +105,7 @@ def test_bptt_prints_the_comparison_and_writes_the_svg(tmp_path):
     assert root.tag == SVG + "svg"
     clusters = [g for g in root.iter(SVG + "g") if g.get("class") == "cluster"]
     labels = [next(g.iter(SVG + "text")).text for g in clusters]
-    assert labels == ["t=1", "t=2", "t=3"]
+    assert [label for label in labels if label.startswith("t=")] == ["t=1", "t=2", "t=3"]
 
 
 def test_bptt_with_fold_draws_a_long_sequence(tmp_path):
