@@ -4,8 +4,8 @@ Every op records a node; ``loss.backward()`` walks the graph in reverse and accu
 gradients. Unroll an RNN over time and backprop through time is just ``backward()`` on that graph.
 """
 
-from . import methods as _methods  # noqa: F401  (installs Tensor's operators)
 from . import functional, nn, optim
+from . import methods as _methods  # noqa: F401  (installs Tensor's operators)
 from .autograd import topological_order, unbroadcast
 from .checks import GradcheckError, gradcheck, jacobian
 from .shape_ops import concat, stack, where

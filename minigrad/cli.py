@@ -53,7 +53,8 @@ def bptt_command(args: argparse.Namespace) -> int:
     closed = bptt(rnn.params(), xs, targets, h0.data, args.f_h, "identity", "squared_error")
     autodiff = {name: p.grad for name, p in rnn.named_parameters()} | {"h0": h0.grad}
     print(f"RNN  T={args.seq_len}  B={args.batch}  D={args.input}  H={args.hidden}  "
-          f"O={args.output}  f_h={args.f_h}  loss L = sum_t sum (yhat_t - y_t)^2 = {loss.item():.6g}")
+          f"O={args.output}  f_h={args.f_h}")
+    print(f"loss L = sum_t sum (yhat_t - y_t)^2 = {loss.item():.6g}")
     print(f"{'parameter':<10}{'shape':<10}{'||dL/dp||':>14}{'max |autodiff - closed form|':>32}")
     worst = 0.0
     for name in PARAMETERS:

@@ -10,8 +10,7 @@ from typing import Any
 import numpy as np
 
 from .ops import lift
-from .tensor import make_node
-from .tensor import Tensor
+from .tensor import Tensor, make_node
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -81,7 +80,9 @@ def cross_entropy(logits: Tensor, targets: Any, reduction: str = "mean") -> Tens
         raise TypeError(f"cross_entropy: targets must be integer classes, got dtype {y.dtype}")
     classes = logits.shape[1]
     if y.size and (y.min() < 0 or y.max() >= classes):
-        raise ValueError(f"cross_entropy: targets must lie in 0..{classes - 1}, got {y.min()}..{y.max()}")
+        raise ValueError(
+            f"cross_entropy: targets must lie in 0..{classes - 1}, got {y.min()}..{y.max()}"
+        )
     # -log softmax(z)_y summed or averaged over rows, as one weighted sum: the weights are the
     # one-hot rows with the sign and the 1/N of the mean folded in.
     weights = -one_hot(y, classes, logits.dtype)

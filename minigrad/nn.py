@@ -110,5 +110,7 @@ class Embedding(Module):
             raise TypeError(f"Embedding: indices must be integers, got dtype {idx.dtype}")
         n = self.weight.shape[0]
         if idx.size and (idx.min() < -n or idx.max() >= n):
-            raise IndexError(f"Embedding: indices must lie in 0..{n - 1}, got {idx.min()}..{idx.max()}")
+            raise IndexError(
+                f"Embedding: indices must lie in -{n}..{n - 1}, got {idx.min()}..{idx.max()}"
+            )
         return self.weight[idx]

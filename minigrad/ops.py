@@ -64,7 +64,8 @@ def sub_vjp(g: np.ndarray, nb: bool) -> tuple:
 def mul(a: Any, b: Any) -> Tensor:
     """out = a * b;  dL/da = g b, dL/db = g a."""
     a, b, out = _binary("mul", np.multiply, a, b)
-    return make_node(out, "mul", (a, b), mul_vjp, (a.data, b.data, a.requires_grad, b.requires_grad))
+    saved = (a.data, b.data, a.requires_grad, b.requires_grad)
+    return make_node(out, "mul", (a, b), mul_vjp, saved)
 
 
 def mul_vjp(g: np.ndarray, a: np.ndarray, b: np.ndarray, na: bool, nb: bool) -> tuple:

@@ -21,7 +21,9 @@ def reshape(x: Tensor, *shape: Any) -> Tensor:
     try:
         out = x.data.reshape(shape)
     except ValueError:
-        raise ValueError(f"reshape: cannot reshape {x.shape} ({x.size} elements) to {shape}") from None
+        raise ValueError(
+            f"reshape: cannot reshape {x.shape} ({x.size} elements) to {shape}"
+        ) from None
     return make_node(out, "reshape", (x,), reshape_vjp, (x.shape,))
 
 

@@ -163,7 +163,8 @@ class Tensor:
                 f"Pass dtype=np.float64 to convert."
             )
         if requires_grad and self.data is data:
-            self.data = self.data.copy()  # a parameter owns its values: updates never reach the caller's array
+            # a parameter owns its values: in-place updates never reach the caller's array
+            self.data = self.data.copy()
         self.requires_grad = bool(requires_grad)
         self.name = name
         self.grad: np.ndarray | None = None

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .bptt import HIDDEN, Grads, Params, Steps, softmax, prepare, run
+from .bptt import HIDDEN, Grads, Params, Steps, prepare, run, softmax
 
 # {"W" | "V" | "b_h": {(t, k): array}, "U" | "b_y" | "h0": {t: array}}
 Terms = dict[str, dict]

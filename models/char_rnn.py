@@ -32,7 +32,9 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 def default_corpus() -> str:
     """The project's own sources (minigrad/, models/, viz/) and README, as one text."""
     files = sorted(
-        path for folder in ("minigrad", "models", "viz") for path in (PROJECT_ROOT / folder).glob("*.py")
+        path
+        for folder in ("minigrad", "models", "viz")
+        for path in (PROJECT_ROOT / folder).glob("*.py")
     )
     readme = PROJECT_ROOT / "README.md"
     if readme.exists():
@@ -69,7 +71,9 @@ class CharModel:
 
     def initial_state(self, batch: int) -> Any:
         zeros = np.zeros((batch, self.hidden))
-        return (mg.Tensor(zeros), mg.Tensor(zeros.copy())) if self.kind == "lstm" else mg.Tensor(zeros)
+        if self.kind == "lstm":
+            return mg.Tensor(zeros), mg.Tensor(zeros.copy())
+        return mg.Tensor(zeros)
 
     def unroll(self, codes: np.ndarray, state: Any, start: int = 1) -> tuple[list, Any]:
         """Logits for each column of ``codes`` (B, T) and the state after the last one."""
@@ -131,7 +135,9 @@ class CharModel:
         return model
 
 
-def batches(codes: np.ndarray, batch: int, seq_len: int) -> Iterator[tuple[np.ndarray, np.ndarray, bool]]:
+def batches(
+    codes: np.ndarray, batch: int, seq_len: int
+) -> Iterator[tuple[np.ndarray, np.ndarray, bool]]:
     """Endless (inputs, targets, restart) chunks from ``batch`` parallel streams of the text."""
     length = (len(codes) - 1) // batch
     if length < 1:
@@ -163,7 +169,10 @@ def train(
     if steps < 1 or seq_len < 1 or batch < 1:
         raise ValueError(f"steps, seq_len and batch must be positive: {steps}, {seq_len}, {batch}")
     params = model.core.parameters()
-    opt = mg.optim.Adam(params, lr=lr) if optimizer == "adam" else mg.optim.SGD(params, lr=lr, momentum=0.9)
+    if optimizer == "adam":
+        opt = mg.optim.Adam(params, lr=lr)
+    else:
+        opt = mg.optim.SGD(params, lr=lr, momentum=0.9)
     chunks = batches(model.encode(text), batch, seq_len)
     losses, state = [], model.initial_state(batch)
     for step in range(1, steps + 1):

@@ -32,21 +32,19 @@ Nodes are named ``z_3``, ``r_3``, ``n_3``, ``h_3``, ``logits_3``, ``yhat_3``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 import minigrad as mg
-from minigrad.autograd import cycle_collector_paused
 from minigrad.ops import lift
 
-from .rnn import OUTPUT_ACTIVATIONS, activate, sequence_inputs, sequence_loss
+from .rnn import OUTPUT_ACTIVATIONS, Recurrent, activate, make_param
 
 GATES = ("z", "r", "n")
 
 
-class GRU(mg.nn.Module):
+class GRU(Recurrent):
     """GRU with parameters named after its gates, and the RNN's output layer.
 
     Gates z, r and candidate n: V_z, V_r, V_n (H, D), W_z, W_r, W_n (H, H), b_z, b_r, b_n (H,);
@@ -67,25 +65,17 @@ class GRU(mg.nn.Module):
             raise ValueError(f"GRU: f_y must be one of {OUTPUT_ACTIVATIONS}, got {f_y!r}")
         rng = np.random.default_rng(seed)
         bound = 1.0 / np.sqrt(hidden_size)
-
-        def param(name: str, shape: tuple[int, ...], scale: float) -> mg.Tensor:
-            values = rng.uniform(-scale, scale, shape) if scale else np.zeros(shape)
-            return mg.Tensor(values.astype(dtype), requires_grad=True, name=name)
-
+        H, D, O = hidden_size, input_size, output_size
         for gate in GATES:
-            setattr(self, f"V_{gate}", param(f"V_{gate}", (hidden_size, input_size), bound))
+            setattr(self, f"V_{gate}", make_param(rng, f"V_{gate}", (H, D), bound, dtype))
         for gate in GATES:
-            setattr(self, f"W_{gate}", param(f"W_{gate}", (hidden_size, hidden_size), bound))
-        self.U = param("U", (output_size, hidden_size), bound)
+            setattr(self, f"W_{gate}", make_param(rng, f"W_{gate}", (H, H), bound, dtype))
+        self.U = make_param(rng, "U", (O, H), bound, dtype)
         for gate in GATES:
-            setattr(self, f"b_{gate}", param(f"b_{gate}", (hidden_size,), 0.0))
-        self.b_y = param("b_y", (output_size,), 0.0)
+            setattr(self, f"b_{gate}", make_param(rng, f"b_{gate}", (H,), dtype=dtype))
+        self.b_y = make_param(rng, "b_y", (O,), dtype=dtype)
         self.f_y = f_y
         self.input_size, self.hidden_size, self.output_size = input_size, hidden_size, output_size
-
-    def params(self) -> dict[str, np.ndarray]:
-        """The parameters as a dict of arrays, by name."""
-        return {name: p.data for name, p in self.named_parameters()}
 
     def initial_state(self, batch: int) -> mg.Tensor:
         return mg.Tensor(np.zeros((batch, self.hidden_size), dtype=self.W_z.dtype), name="h_0")
@@ -113,30 +103,3 @@ class GRU(mg.nn.Module):
             node.name = name + suffix
         y_t.name = "yhat" + suffix  # with f_y identity, yhat_t is logits_t itself
         return y_t, h_t
-
-    def forward(
-        self, xs: Any, h0: Any = None, start: int = 1
-    ) -> tuple[list[mg.Tensor], list[mg.Tensor]]:
-        """Unroll over ``xs`` ((T, B, D) or T arrays of (B, D)): ``[yhat_1..yhat_T], [h_1..h_T]``.
-
-        Step t's nodes are made inside ``mg.scope(f"t={t}")``, t counted from ``start`` (a later
-        chunk of a long sequence keeps its time labels). ``h0`` defaults to zeros and may be a
-        Tensor that requires grad.
-        """
-        steps = sequence_inputs(xs)
-        h = self.initial_state(steps[0].shape[0]) if h0 is None else lift(h0)
-        ys, hs = [], []
-        with cycle_collector_paused():  # the graph has no cycles: see minigrad.autograd
-            for t, x_t in enumerate(steps, start=start):
-                with mg.scope(f"t={t}"):
-                    y_t, h = self.step(x_t, h, t)
-                ys.append(y_t)
-                hs.append(h)
-        return ys, hs
-
-    __call__ = forward
-
-    def loss(self, ys: Sequence[mg.Tensor], targets: Any, loss: str = "squared_error",
-             t: int | None = None) -> mg.Tensor:
-        """``sequence_loss`` with this GRU's ``f_y``: L = sum_t L_t, or L_t alone."""
-        return sequence_loss(ys, targets, loss, self.f_y, t)

@@ -33,21 +33,19 @@ Nodes are named ``i_3``, ``f_3``, ``g_3``, ``o_3``, ``c_3``, ``h_3``, ``z_3``, `
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 import minigrad as mg
-from minigrad.autograd import cycle_collector_paused
 from minigrad.ops import lift
 
-from .rnn import OUTPUT_ACTIVATIONS, activate, sequence_inputs, sequence_loss
+from .rnn import OUTPUT_ACTIVATIONS, Recurrent, activate, make_param
 
 GATES = ("i", "f", "g", "o")
 
 
-class LSTM(mg.nn.Module):
+class LSTM(Recurrent):
     """LSTM with parameters named after its gates, and the RNN's output layer.
 
     Gates i, f, g, o: V_i..V_o (H, D), W_i..W_o (H, H), b_i..b_o (H,); output U (O, H), b_y (O,).
@@ -69,31 +67,21 @@ class LSTM(mg.nn.Module):
             raise ValueError(f"LSTM: f_y must be one of {OUTPUT_ACTIVATIONS}, got {f_y!r}")
         rng = np.random.default_rng(seed)
         bound = 1.0 / np.sqrt(hidden_size)
-
-        def param(
-            name: str, shape: tuple[int, ...], scale: float = 0.0, fill: float = 0.0
-        ) -> mg.Tensor:
-            values = rng.uniform(-scale, scale, shape) if scale else np.full(shape, fill)
-            return mg.Tensor(values.astype(dtype), requires_grad=True, name=name)
-
+        H, D, O = hidden_size, input_size, output_size
         for gate in GATES:
-            setattr(self, f"V_{gate}", param(f"V_{gate}", (hidden_size, input_size), bound))
+            setattr(self, f"V_{gate}", make_param(rng, f"V_{gate}", (H, D), bound, dtype))
         for gate in GATES:
-            setattr(self, f"W_{gate}", param(f"W_{gate}", (hidden_size, hidden_size), bound))
-        self.U = param("U", (output_size, hidden_size), bound)
+            setattr(self, f"W_{gate}", make_param(rng, f"W_{gate}", (H, H), bound, dtype))
+        self.U = make_param(rng, "U", (O, H), bound, dtype)
         # With b_f = 0 the forget gate starts near sigma(0) = 0.5, so an untrained cell halves its
         # memory, and the gradient along the cell path, at every step. b_f = 1 starts it near 0.73:
         # the cell remembers, and BPTT reaches further back, from the first training step.
         for gate in GATES:
             fill = 1.0 if gate == "f" else 0.0
-            setattr(self, f"b_{gate}", param(f"b_{gate}", (hidden_size,), fill=fill))
-        self.b_y = param("b_y", (output_size,))
+            setattr(self, f"b_{gate}", make_param(rng, f"b_{gate}", (H,), dtype=dtype, fill=fill))
+        self.b_y = make_param(rng, "b_y", (O,), dtype=dtype)
         self.f_y = f_y
         self.input_size, self.hidden_size, self.output_size = input_size, hidden_size, output_size
-
-    def params(self) -> dict[str, np.ndarray]:
-        """The parameters as a dict of arrays, by name."""
-        return {name: p.data for name, p in self.named_parameters()}
 
     def initial_state(self, batch: int) -> tuple[mg.Tensor, mg.Tensor]:
         """The zero state ``(h_0, c_0)``, each (batch, H)."""
@@ -140,6 +128,9 @@ class LSTM(mg.nn.Module):
                 )
         return h, c
 
+    def start_state(self, h0: Any, batch: int) -> tuple[mg.Tensor, mg.Tensor]:
+        return self.initial_state(batch) if h0 is None else self._check_state(h0, batch, "LSTM: h0")
+
     def unroll(
         self, xs: Any, h0: Any = None, start: int = 1
     ) -> tuple[list[mg.Tensor], list[mg.Tensor], list[mg.Tensor]]:
@@ -149,30 +140,5 @@ class LSTM(mg.nn.Module):
         or the pair ``(h0, c0)``. Step t's nodes are made inside ``mg.scope(f"t={t}")``, t counted
         from ``start`` (a later chunk of a long sequence keeps its time labels).
         """
-        steps = sequence_inputs(xs)
-        batch = steps[0].shape[0]
-        state = (self.initial_state(batch) if h0 is None
-                 else self._check_state(h0, batch, "LSTM: h0"))
-        ys, hs, cs = [], [], []
-        with cycle_collector_paused():  # the graph has no cycles: see minigrad.autograd
-            for t, x_t in enumerate(steps, start=start):
-                with mg.scope(f"t={t}"):
-                    y_t, state = self.step(x_t, state, t)
-                ys.append(y_t)
-                hs.append(state[0])
-                cs.append(state[1])
-        return ys, hs, cs
-
-    def forward(
-        self, xs: Any, h0: Any = None, start: int = 1
-    ) -> tuple[list[mg.Tensor], list[mg.Tensor]]:
-        """``ys, hs`` as the RNN returns them; ``unroll`` also gives the cell states."""
-        ys, hs, _ = self.unroll(xs, h0, start)
-        return ys, hs
-
-    __call__ = forward
-
-    def loss(self, ys: Sequence[mg.Tensor], targets: Any, loss: str = "squared_error",
-             t: int | None = None) -> mg.Tensor:
-        """``sequence_loss`` with this LSTM's ``f_y``: L = sum_t L_t, or L_t alone."""
-        return sequence_loss(ys, targets, loss, self.f_y, t)
+        ys, states = self.unroll_states(xs, h0, start)
+        return ys, [h for h, _ in states], [c for _, c in states]

@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 
 import minigrad as mg
-from minigrad.autograd import cycle_collector_paused
 from minigrad import functional as F
+from minigrad.autograd import cycle_collector_paused
 from minigrad.ops import lift
 
 HIDDEN_ACTIVATIONS = ("tanh", "sigmoid", "relu", "identity")
@@ -53,7 +53,64 @@ def sequence_inputs(xs: Any, name: str = "xs") -> list[mg.Tensor]:
     return steps
 
 
-class RNN(mg.nn.Module):
+def make_param(rng: np.random.Generator, name: str, shape: tuple[int, ...], scale: float = 0.0,
+               dtype: Any = np.float64, fill: float = 0.0) -> mg.Tensor:
+    """A parameter drawn from uniform(+-scale), or filled with ``fill`` when scale is 0."""
+    values = rng.uniform(-scale, scale, shape) if scale else np.full(shape, fill)
+    return mg.Tensor(values.astype(dtype), requires_grad=True, name=name)
+
+
+class Recurrent(mg.nn.Module):
+    """What RNN, LSTM and GRU share: unrolling ``step`` over time, the loss, ``params()``.
+
+    A subclass defines ``step(x_t, state, t) -> (yhat_t, state)``, ``initial_state(batch)`` and
+    ``f_y``; its state is ``h_t``, or a tuple whose first item is ``h_t``.
+    """
+
+    f_y: str
+
+    def start_state(self, h0: Any, batch: int) -> Any:
+        """The state before step 1: zeros when ``h0`` is None."""
+        return self.initial_state(batch) if h0 is None else lift(h0)
+
+    def unroll_states(self, xs: Any, h0: Any = None, start: int = 1) -> tuple[list, list]:
+        """``[yhat_1..yhat_T]`` and the state after every step; step t inside scope ``t={t}``."""
+        steps = sequence_inputs(xs)
+        state = self.start_state(h0, steps[0].shape[0])
+        ys, states = [], []
+        with cycle_collector_paused():  # the graph has no cycles: see minigrad.autograd
+            for t, x_t in enumerate(steps, start=start):
+                with mg.scope(f"t={t}"):
+                    y_t, state = self.step(x_t, state, t)
+                ys.append(y_t)
+                states.append(state)
+        return ys, states
+
+    def forward(
+        self, xs: Any, h0: Any = None, start: int = 1
+    ) -> tuple[list[mg.Tensor], list[mg.Tensor]]:
+        """Unroll over ``xs`` ((T, B, D) or T arrays of (B, D)): ``[yhat_1..yhat_T], [h_1..h_T]``.
+
+        Step t's nodes are made inside ``mg.scope(f"t={t}")``, t counted from ``start`` (a later
+        chunk of a long sequence keeps its time labels). ``h0`` defaults to zeros and may be a
+        Tensor that requires grad.
+        """
+        ys, states = self.unroll_states(xs, h0, start)
+        return ys, [s[0] if isinstance(s, tuple) else s for s in states]
+
+    __call__ = forward
+
+    def loss(self, ys: Sequence[mg.Tensor], targets: Any, loss: str = "squared_error",
+             t: int | None = None) -> mg.Tensor:
+        """``sequence_loss`` with this model's ``f_y``: L = sum_t L_t, or L_t alone."""
+        return sequence_loss(ys, targets, loss, self.f_y, t)
+
+    def params(self) -> dict[str, np.ndarray]:
+        """The parameters as a dict of arrays, by name (the form ``models.bptt`` takes)."""
+        return {name: p.data for name, p in self.named_parameters()}
+
+
+class RNN(Recurrent):
     """Elman RNN with parameters named as in the notes: V (H, D), W (H, H), U (O, H), b_h, b_y.
 
     ``f_h`` in {tanh, sigmoid, relu, identity}; ``f_y`` in {identity, sigmoid, softmax}.
@@ -76,27 +133,20 @@ class RNN(mg.nn.Module):
             raise ValueError(f"RNN: f_y must be one of {OUTPUT_ACTIVATIONS}, got {f_y!r}")
         rng = np.random.default_rng(seed)
         bound = 1.0 / np.sqrt(hidden_size)
-
-        def param(name: str, shape: tuple[int, ...], scale: float) -> mg.Tensor:
-            values = rng.uniform(-scale, scale, shape) if scale else np.zeros(shape)
-            return mg.Tensor(values.astype(dtype), requires_grad=True, name=name)
-
-        self.V = param("V", (hidden_size, input_size), bound)
-        self.W = param("W", (hidden_size, hidden_size), bound)
-        self.U = param("U", (output_size, hidden_size), bound)
-        self.b_h = param("b_h", (hidden_size,), 0.0)
-        self.b_y = param("b_y", (output_size,), 0.0)
+        self.V = make_param(rng, "V", (hidden_size, input_size), bound, dtype)
+        self.W = make_param(rng, "W", (hidden_size, hidden_size), bound, dtype)
+        self.U = make_param(rng, "U", (output_size, hidden_size), bound, dtype)
+        self.b_h = make_param(rng, "b_h", (hidden_size,), dtype=dtype)
+        self.b_y = make_param(rng, "b_y", (output_size,), dtype=dtype)
         self.f_h, self.f_y = f_h, f_y
         self.input_size, self.hidden_size, self.output_size = input_size, hidden_size, output_size
-
-    def params(self) -> dict[str, np.ndarray]:
-        """The parameters as a dict of arrays, the form ``models.bptt`` takes."""
-        return {name: p.data for name, p in self.named_parameters()}
 
     def initial_state(self, batch: int) -> mg.Tensor:
         return mg.Tensor(np.zeros((batch, self.hidden_size), dtype=self.W.dtype), name="h_0")
 
-    def step(self, x_t: Any, h_prev: mg.Tensor, t: int | None = None) -> tuple[mg.Tensor, mg.Tensor]:
+    def step(
+        self, x_t: Any, h_prev: mg.Tensor, t: int | None = None
+    ) -> tuple[mg.Tensor, mg.Tensor]:
         """One step: ``h_t = f_h(x_t V^T + h_{t-1} W^T + b_h)``, ``yhat_t = f_y(h_t U^T + b_y)``.
 
         ``t`` (1-based) only names the nodes (``a_t``, ``h_t``, ``z_t``, ``yhat_t``).
@@ -118,33 +168,6 @@ class RNN(mg.nn.Module):
         a_t.name, h_t.name, z_t.name = "a" + suffix, "h" + suffix, "z" + suffix
         y_t.name = "yhat" + suffix  # with f_y identity, yhat_t is z_t itself
         return y_t, h_t
-
-    def forward(
-        self, xs: Any, h0: Any = None, start: int = 1
-    ) -> tuple[list[mg.Tensor], list[mg.Tensor]]:
-        """Unroll over ``xs`` ((T, B, D) or T arrays of (B, D)): ``[yhat_1..yhat_T], [h_1..h_T]``.
-
-        Step t's nodes are made inside ``mg.scope(f"t={t}")``, t counted from ``start`` (a later
-        chunk of a long sequence keeps its time labels). ``h0`` defaults to zeros and may be a
-        Tensor that requires grad.
-        """
-        steps = sequence_inputs(xs)
-        h = self.initial_state(steps[0].shape[0]) if h0 is None else lift(h0)
-        ys, hs = [], []
-        with cycle_collector_paused():  # the graph has no cycles: see minigrad.autograd
-            for t, x_t in enumerate(steps, start=start):
-                with mg.scope(f"t={t}"):
-                    y_t, h = self.step(x_t, h, t)
-                ys.append(y_t)
-                hs.append(h)
-        return ys, hs
-
-    __call__ = forward
-
-    def loss(self, ys: Sequence[mg.Tensor], targets: Any, loss: str = "squared_error",
-             t: int | None = None) -> mg.Tensor:
-        """``sequence_loss`` with this RNN's ``f_y``: L = sum_t L_t, or L_t alone."""
-        return sequence_loss(ys, targets, loss, self.f_y, t)
 
 
 def step_loss(y_t: mg.Tensor, target: Any, loss: str, f_y: str = "identity") -> mg.Tensor:

@@ -11,8 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import minigrad as mg
-
 from .rnn import sequence_inputs
 
 

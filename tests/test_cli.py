@@ -12,7 +12,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SVG = "{http://www.w3.org/2000/svg}"
 
 
-ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+PYTHONPATH = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+ENV = {**os.environ, "PYTHONPATH": PYTHONPATH}
 
 
 def run(*args, cwd=None):
@@ -59,7 +60,8 @@ def test_train_char_with_missing_or_empty_text_writes_nothing(tmp_path, content)
     result = run("train-char", "--steps", "5", "--text", str(text), "--save", str(out / "w.npz"),
                  "--plot", str(out / "loss.svg"))
     assert result.returncode != 0
-    assert "corpus.txt" in result.stderr and ("not found" in result.stderr or "empty" in result.stderr)
+    assert "corpus.txt" in result.stderr
+    assert "not found" in result.stderr or "empty" in result.stderr
     assert list(out.iterdir()) == []
 
 

@@ -172,7 +172,8 @@ def test_gradients_vanish_with_tanh_and_a_contracting_w():
     W = rng.standard_normal((H, H))
     rnn.W.data[...] = 0.9 * W / np.linalg.norm(W, 2)  # spectral norm 0.9
     sigma = np.linalg.norm(rnn.W.data, 2)
-    norms = hidden_grad_norms(rnn, rng.standard_normal((T, 1, D)), rng.standard_normal((T, 1, O)), T)
+    xs, targets = rng.standard_normal((T, 1, D)), rng.standard_normal((T, 1, O))
+    norms = hidden_grad_norms(rnn, xs, targets, T)
     for k in range(1, T + 1):  # |tanh'| <= 1, so each step back multiplies by at most sigma
         assert norms[k - 1] <= norms[-1] * sigma ** (T - k) * (1 + 1e-12), k
     assert norms[0] < 1e-1 * norms[-1]

@@ -23,7 +23,9 @@ def test_numpy_float_arrays_keep_their_dtype():
     assert Tensor(np.ones(3, dtype=np.float64)).dtype == np.float64
 
 
-@pytest.mark.parametrize("array", [np.arange(3), np.array([True, False]), np.arange(3, dtype=np.uint8)])
+@pytest.mark.parametrize(
+    "array", [np.arange(3), np.array([True, False]), np.arange(3, dtype=np.uint8)]
+)
 def test_int_and_bool_arrays_keep_their_dtype(array):
     t = Tensor(array)
     assert t.dtype == array.dtype
