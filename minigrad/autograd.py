@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import sys
 from collections.abc import Iterator
 from operator import attrgetter
 from typing import Any
@@ -120,9 +121,23 @@ def backward(
         _run_backward(root, _initial_grad(root, grad), retain_graph, record)
 
 
+def _refcounts_of_a_private_array() -> tuple[int, int]:
+    """``sys.getrefcount`` of an array that only a local name holds, and of one held by a local
+    name and one dict entry, as this interpreter counts them (measured, not assumed)."""
+    alone = np.empty(1)
+    in_dict = {0: np.empty(1)}
+    held = in_dict.get(0)
+    return sys.getrefcount(alone), sys.getrefcount(held)
+
+
+# An array of our own that nothing else refers to can be added into, or kept, without a copy.
+# A view (``base`` set) or an array seen anywhere else (the user's, or one sent to two parents)
+# has more references, and is copied instead.
+LOCAL_ONLY, LOCAL_AND_DICT = _refcounts_of_a_private_array()
+
+
 def _run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool, record: bool) -> None:
     grads: dict[Tensor, np.ndarray] = {root: grad}
-    owned: set[Tensor] = set()  # gradients made here by summing, safe to add into in place
     anomaly = STATE.anomaly
     for node in reversed(topological_order(root, requires_grad_only=True)):
         g = grads.pop(node, None)
@@ -139,7 +154,14 @@ def _run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool, record: bo
         if vjp is None:
             if node.op is not None:
                 raise RuntimeError(f"backward: reached '{node.op}' node: " + RELEASED_HELP)
-            _accumulate(node, g)  # a leaf: accumulate, as PyTorch does, until zero_grad()
+            # a leaf: accumulate, as PyTorch does, until zero_grad()
+            if node.grad is not None:
+                node.grad += g
+            elif (type(g) is np.ndarray and g.base is None and g.dtype == node.data.dtype
+                  and sys.getrefcount(g) == LOCAL_ONLY):
+                node.grad = g  # ours alone: kept without a copy
+            else:
+                node.grad = np.array(g, dtype=node.data.dtype)
             continue
         if node._retains_grad:
             _accumulate(node, g)
@@ -157,12 +179,12 @@ def _run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool, record: bo
                 check_finite(pg, node, "gradient it sends back")
             previous = grads.get(parent)
             if previous is None:
-                grads[parent] = pg  # may be shared with another edge: never written into
-            elif parent in owned:
-                previous += pg
+                grads[parent] = pg
+            elif (type(previous) is np.ndarray and previous.base is None
+                  and sys.getrefcount(previous) == LOCAL_AND_DICT):
+                previous += pg  # ours alone: add in place
             else:
                 grads[parent] = previous + pg
-                owned.add(parent)
         if record:
             node.edge_grad_norms = tuple(edge_norms)
         if not retain_graph:  # release: a released node keeps its op but loses vjp and links

@@ -361,3 +361,32 @@ def test_jacobian_has_shape_out_plus_in():
     np.testing.assert_allclose(J, expected)
     A = np.random.default_rng(2).standard_normal((4, 3))
     np.testing.assert_allclose(mg.jacobian(lambda t: A @ t, np.ones(3)), A)
+
+
+def test_a_scalar_used_four_times_gets_all_four_gradients():
+    x = mg.Tensor([1.0, 2.0], requires_grad=True)
+    s = x.sum()
+    (s + s + s + s).backward()
+    np.testing.assert_array_equal(x.grad, [4.0, 4.0])
+
+
+def test_gradients_kept_without_a_copy_are_never_shared():
+    a = mg.Tensor(np.ones(3), requires_grad=True)
+    b = mg.Tensor(np.ones(3), requires_grad=True)
+    seed = np.array([1.0, 2.0, 3.0])
+    (a + b).backward(seed)  # add sends the same array to both parents
+    a.grad += 100.0
+    np.testing.assert_array_equal(b.grad, [1.0, 2.0, 3.0])
+    np.testing.assert_array_equal(seed, [1.0, 2.0, 3.0])
+    assert a.grad is not b.grad and a.grad is not seed
+
+
+def test_a_tensor_used_many_times_sums_every_use_in_place_safely():
+    W = mg.Tensor(np.eye(2), requires_grad=True)
+    x = mg.Tensor(np.ones((1, 2)))
+    uses = [((x @ W) * k).sum() for k in range(1, 6)]
+    total = uses[0]
+    for u in uses[1:]:
+        total = total + u
+    total.backward()
+    np.testing.assert_array_equal(W.grad, np.full((2, 2), 15.0))
