@@ -1,6 +1,7 @@
 """Functions of neural networks, with PyTorch's definitions and defaults.
 
-softmax and log_softmax are primitives (their VJPs beside them); the losses are built from ops.
+softmax, log_softmax and cross_entropy are primitives (their VJPs beside them); mse_loss is
+built from ops.
 """
 
 from __future__ import annotations
@@ -67,7 +68,8 @@ def one_hot(targets: Any, classes: int, dtype: Any = np.float64) -> np.ndarray:
 def cross_entropy(logits: Tensor, targets: Any, reduction: str = "mean") -> Tensor:
     """Cross-entropy of logits z (N, C) with integer classes y (N,): -log softmax(z)_y per row.
 
-    ``reduction`` "mean" (over rows, the default as in PyTorch), "sum" or "none".
+    ``reduction`` "mean" (over rows, the default as in PyTorch), "sum" or "none". A primitive,
+    as in PyTorch: one node whose VJP is the classic softmax(z) - onehot(y).
     """
     logits = lift(logits)
     y = np.asarray(targets.data if isinstance(targets, Tensor) else targets)
@@ -78,20 +80,35 @@ def cross_entropy(logits: Tensor, targets: Any, reduction: str = "mean") -> Tens
         )
     if y.dtype.kind not in "iu":
         raise TypeError(f"cross_entropy: targets must be integer classes, got dtype {y.dtype}")
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"cross_entropy: reduction must be one of {REDUCTIONS}, got {reduction!r}")
     classes = logits.shape[1]
     if y.size and (y.min() < 0 or y.max() >= classes):
         raise ValueError(
             f"cross_entropy: targets must lie in 0..{classes - 1}, got {y.min()}..{y.max()}"
         )
-    # -log softmax(z)_y summed or averaged over rows, as one weighted sum: the weights are the
-    # one-hot rows with the sign and the 1/N of the mean folded in.
-    weights = -one_hot(y, classes, logits.dtype)
+    z = logits.data
+    shifted = z - z.max(axis=1, keepdims=True)
+    log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))  # log softmax(z)
+    rows = np.arange(len(y))
+    losses = -log_p[rows, y]
+    out = losses if reduction == "none" else losses.sum()
     if reduction == "mean":
-        weights /= max(len(y), 1)
-    elif reduction not in REDUCTIONS:
-        raise ValueError(f"cross_entropy: reduction must be one of {REDUCTIONS}, got {reduction!r}")
-    weighted = log_softmax(logits, axis=1) * weights
-    return weighted.sum(axis=1) if reduction == "none" else weighted.sum()
+        out = out / max(len(y), 1)
+    saved = (log_p, rows, y, reduction)
+    return make_node(out, "cross_entropy", (logits,), cross_entropy_vjp, saved)
+
+
+def cross_entropy_vjp(g: np.ndarray, log_p: np.ndarray, rows: np.ndarray, y: np.ndarray,
+                      reduction: str) -> tuple:
+    """dL_i/dz_i = softmax(z_i) - onehot(y_i): the probabilities minus 1 at the target class."""
+    grad = np.exp(log_p)
+    grad[rows, y] -= 1
+    if reduction == "none":
+        grad *= g[:, None]
+    else:
+        grad *= g / len(y) if reduction == "mean" else g
+    return (grad,)
 
 
 def mse_loss(a: Tensor, b: Any, reduction: str = "mean") -> Tensor:
