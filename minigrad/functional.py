@@ -22,14 +22,14 @@ def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
     A primitive: dL/dx = g - softmax(x) sum_j g_j  (softmax(x) = exp(out)).
     """
     x = lift(x)
-    shifted = x.data - x.data.max(axis=axis, keepdims=True)
-    out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+    shifted = x.data - np.maximum.reduce(x.data, axis=axis, keepdims=True)
+    out = shifted - np.log(np.add.reduce(np.exp(shifted), axis=axis, keepdims=True))
     return make_node(out, "log_softmax", (x,), log_softmax_vjp, (out, axis))
 
 
 def log_softmax_vjp(g: np.ndarray, out: np.ndarray, axis: int) -> tuple:
     grad = np.exp(out)  # softmax(x), then g - softmax(x) sum_j g_j computed in place
-    grad *= -g.sum(axis=axis, keepdims=True)
+    grad *= -np.add.reduce(g, axis=axis, keepdims=True)
     grad += g
     return (grad,)
 
@@ -40,13 +40,13 @@ def softmax(x: Tensor, axis: int = -1) -> Tensor:
     A primitive: dL/dx = out * (g - sum_j g_j out_j)  (the Jacobian diag(out) - out out^T).
     """
     x = lift(x)
-    e = np.exp(x.data - x.data.max(axis=axis, keepdims=True))
-    out = e / e.sum(axis=axis, keepdims=True)
+    e = np.exp(x.data - np.maximum.reduce(x.data, axis=axis, keepdims=True))
+    out = e / np.add.reduce(e, axis=axis, keepdims=True)
     return make_node(out, "softmax", (x,), softmax_vjp, (out, axis))
 
 
 def softmax_vjp(g: np.ndarray, out: np.ndarray, axis: int) -> tuple:
-    return (out * (g - (g * out).sum(axis=axis, keepdims=True)),)
+    return (out * (g - np.add.reduce(g * out, axis=axis, keepdims=True)),)
 
 
 def _reduce(name: str, per_item: Tensor, reduction: str) -> Tensor:
@@ -83,16 +83,16 @@ def cross_entropy(logits: Tensor, targets: Any, reduction: str = "mean") -> Tens
     if reduction not in REDUCTIONS:
         raise ValueError(f"cross_entropy: reduction must be one of {REDUCTIONS}, got {reduction!r}")
     classes = logits.shape[1]
-    if y.size and (y.min() < 0 or y.max() >= classes):
+    if y.size and (np.minimum.reduce(y) < 0 or np.maximum.reduce(y) >= classes):
         raise ValueError(
             f"cross_entropy: targets must lie in 0..{classes - 1}, got {y.min()}..{y.max()}"
         )
     z = logits.data
-    shifted = z - z.max(axis=1, keepdims=True)
-    log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))  # log softmax(z)
+    shifted = z - np.maximum.reduce(z, axis=1, keepdims=True)
+    log_p = shifted - np.log(np.add.reduce(np.exp(shifted), axis=1, keepdims=True))  # log softmax
     rows = np.arange(len(y))
     losses = -log_p[rows, y]
-    out = losses if reduction == "none" else losses.sum()
+    out = losses if reduction == "none" else np.add.reduce(losses)
     if reduction == "mean":
         out = out / max(len(y), 1)
     saved = (log_p, rows, y, reduction)

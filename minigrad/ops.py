@@ -280,7 +280,7 @@ def _spread(g: np.ndarray, kept: tuple[int, ...], shape: tuple[int, ...], scale:
 def sum_(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
     """out = sum of x over ``axis``;  dL/dx = g copied along the summed axes."""
     axes, shape = _axes("sum", axis, x.shape), x.shape
-    out = np.sum(x.data, axis=axes, keepdims=keepdims)
+    out = np.add.reduce(x.data, axis=axes, keepdims=keepdims)
     return make_node(out, "sum", (x,), sum_vjp, (_kept_shape(shape, axes), shape))
 
 
@@ -305,7 +305,7 @@ def max_(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
     axes = _axes("max", axis, x.shape)
     if x.size == 0:
         raise ValueError(f"max: the tensor is empty (shape {x.shape})")
-    top = np.max(x.data, axis=axes, keepdims=True)
+    top = np.maximum.reduce(x.data, axis=axes, keepdims=True)
     out = top if keepdims else top.reshape([n for i, n in enumerate(top.shape) if i not in axes])
     return make_node(out, "max", (x,), max_vjp, (x.data, top, axes))
 
