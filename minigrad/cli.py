@@ -67,7 +67,7 @@ def bptt_command(args: argparse.Namespace) -> int:
 
     highlight = getattr(rnn, args.highlight) if args.highlight else None
     path = viz.render(loss, args.out, grads=args.grads, highlight=highlight, fold=args.fold,
-                      max_nodes=args.max_nodes)
+                      max_nodes=args.max_nodes, rankdir="auto")
     print(f"wrote {path}")
     return 0 if worst < 1e-9 else 1
 

@@ -198,7 +198,8 @@ def sequence_loss(
 ) -> mg.Tensor:
     """L = sum_t L_t over steps t = 1..T, or the loss of step ``t`` alone (1-based).
 
-    Each ``L_t`` is made in the scope ``t={t}`` and named ``L_t``; the total is named ``L``.
+    Each ``L_t`` is made in its prediction's time scope (``t=k``, which a later chunk of a long
+    sequence numbers on from its start) and named ``L_k``; the total is named ``L``.
     """
     T = len(ys)
     if len(targets) != T:
@@ -208,9 +209,12 @@ def sequence_loss(
     total = None
     with cycle_collector_paused():  # the graph has no cycles: see minigrad.autograd
         for step in range(1, T + 1) if t is None else [t]:
-            with mg.scope(f"t={step}"):
-                L_t = step_loss(ys[step - 1], targets[step - 1], loss, f_y)
-            L_t.name = f"L_{step}"
+            y_t = ys[step - 1]
+            label = y_t.scope.rsplit("/", 1)[-1]
+            label = label if label.startswith("t=") else f"t={step}"
+            with mg.scope(label):
+                L_t = step_loss(y_t, targets[step - 1], loss, f_y)
+            L_t.name = f"L_{label[2:]}"
             total = L_t if total is None else total + L_t
     total.name = "L"
     return total

@@ -14,5 +14,6 @@ def test_readme_has_snippets():
 
 
 @pytest.mark.parametrize("code", SNIPPETS, ids=[f"snippet{i}" for i in range(len(SNIPPETS))])
-def test_readme_snippet_runs(code):
+def test_readme_snippet_runs(code, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # files a snippet writes land here
     exec(compile(code, str(README), "exec"), {"__name__": "readme"})

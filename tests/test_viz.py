@@ -227,6 +227,67 @@ def test_edge_colours_follow_the_fixed_log_scale():
     assert style.edge_style(1e-3)[1] < style.edge_style(1e1)[1]
 
 
+def test_unnamed_results_are_drawn_in_their_op_and_constants_in_the_op_using_them():
+    rnn, loss, _ = rnn_graph(2)
+    drawing = viz.draw(loss, grads=True)
+    nodes = drawing.view_graph.nodes
+    boxes = [n for n in nodes if n.kind == "data"]
+    assert all(n.tensor.name for n in boxes)  # the root L is named too
+    assert {"a_1", "h_1", "yhat_1", "L_1", "a_2", "h_2", "L"} <= {n.title for n in boxes}
+    for box in boxes:
+        (edge,) = [e for e in drawing.view_graph.edges if e.head is box]
+        assert edge.tail.kind == "op" and edge.tail.tensor is box.tensor
+    merged = [n for n in nodes if n.kind == "op" and n.shows_result]
+    assert merged and all(not n.tensor.name for n in merged)
+    assert all(n.lines[-1].startswith("||grad|| ") for n in merged)
+    leaves = [n for n in nodes if n.kind == "input"]
+    assert [n.title for n in leaves] == ["h_0"]  # inputs x_t and targets drawn inside their op
+    x_1 = [n for n in merged if n.tensor.op == "matmul" and n.consts and n.cluster.step == 1]
+    assert x_1[0].lines[0] == "left: constant (1, 2)" and 0 in x_1[0].consts
+    assert "left: constant [[" in x_1[0].tooltip
+    (target,) = [n for n in merged if n.tensor.op == "sub" and n.cluster.step == 2]
+    assert target.lines[0] == "right: constant (1, 2)"
+    x = mg.Tensor([1.0, 2.0], requires_grad=True, name="x")
+    (times_two,) = [n for n in viz.draw((x * 2.0).sum()).view_graph.nodes if n.title == "mul"]
+    assert times_two.lines[0] == "right: 2"
+    outline = viz.text(loss)
+    assert "matmul(const (1, 2), n" in outline and "sub(n" in outline
+
+
+def test_layout_puts_the_steps_side_by_side_in_time_order():
+    rnn, loss, _ = rnn_graph(4)
+    view = viz.draw(loss, rankdir="auto").view_graph
+    assert [n.title for n in view.step_anchors] == ["h_1", "h_2", "h_3", "h_4"]
+    assert [n.title for n in view.step_tails] == ["L_1", "L_2", "L_3", "L_4"]
+    assert sorted(n.title for n in view.shared_params) == sorted(PARAMS)
+    assert [n.title for n in view.loss_row] == ["add", "add", "add", "L"]
+    backward = [e for e in view.edges if e.backward]
+    assert [(e.tail.title, e.head.cluster.step) for e in backward] == [
+        ("h_1", 2),
+        ("h_2", 3),
+        ("h_3", 4),
+    ]
+    source = viz.draw(loss, rankdir="auto").source
+    for edge in backward:  # written head to tail, the arrow reversed: it still points at head
+        assert f"\t{edge.head.id} -> {edge.tail.id} [dir=back" in source
+    assert "rankdir=TB" in source and "newrank=true" in source
+    assert "rankdir=LR" in viz.draw(loss, rankdir="LR").source
+    x = mg.Tensor([1.0, 2.0], requires_grad=True, name="x")
+    assert "rankdir=LR" in viz.draw((x * 2.0).sum()).source  # no time steps
+
+
+def test_layout_puts_the_box_of_folded_steps_in_their_place():
+    _, loss, _ = rnn_graph(12)
+    view = viz.draw(loss, fold=2).view_graph
+    (box,) = nodes_of(viz.draw(loss, fold=2), kind="fold")
+    titles = [n.title for n in view.step_anchors]
+    assert titles == ["h_1", "h_2", box.title, "h_11", "h_12"]
+    assert view.step_tails[2].kind == "fold"
+    rolled = viz.draw(loss, fold=0).view_graph
+    (loop,) = [e for e in rolled.edges if e.style == "loop"]
+    assert loop.backward and not rolled.step_anchors  # one step: nothing to line up
+
+
 def test_text_outline_lists_steps_and_nodes_on_one_line_each():
     rnn, loss, _ = rnn_graph(2)
     rnn.W.name = "W\nnew"

@@ -6,6 +6,7 @@ These tests never skip: without Graphviz's ``dot`` they fail and say what to ins
 from __future__ import annotations
 
 import os
+import re
 import time
 import xml.etree.ElementTree as ET
 
@@ -51,6 +52,21 @@ def texts(group: ET.Element) -> list[str]:
 def step_clusters(svg: ET.Element) -> dict[str, ET.Element]:
     found = {texts(g)[0]: g for g in groups(svg, "cluster") if texts(g)[0].startswith("t=")}
     return found
+
+
+def drawn_title(edge) -> str:
+    """An edge's title in the SVG: ``tail->head``, or ``head->tail`` for an edge drawn backward
+    (written the other way round with ``dir=back``, so its arrow still points at its head)."""
+    ends = (edge.head, edge.tail) if edge.backward else (edge.tail, edge.head)
+    return f"{ends[0].id}->{ends[1].id}"
+
+
+def bounds(group: ET.Element) -> tuple[float, float, float, float]:
+    """(left, right, top, bottom) of the first shape in a cluster, node or edge group."""
+    shape = next(e for e in group.iter() if e.tag in (SVG + "path", SVG + "polygon"))
+    pairs = re.findall(r"(-?[\d.]+),(-?[\d.]+)", shape.get("d") or shape.get("points"))
+    xs, ys = [float(x) for x, _ in pairs], [float(y) for _, y in pairs]
+    return min(xs), max(xs), min(ys), max(ys)
 
 
 def edge_stroke(svg: ET.Element, tail: str, head: str) -> str:
@@ -163,9 +179,55 @@ def test_svg_highlight_makes_the_paths_to_w_bold(dot, tmp_path):
         title(g): float(next(g.iter(SVG + "path")).get("stroke-width", "1"))
         for g in groups(svg, "edge")
     }
+    assert any(edge.backward for edge in drawing.view_graph.edges)
     for edge in drawing.view_graph.edges:
-        w = width[f"{edge.tail.id}->{edge.head.id}"]
+        w = width[drawn_title(edge)]
         assert (w >= 3) if edge.emphasis == "bold" else (w < 1)
+
+
+def step_order(svg: ET.Element) -> list[str]:
+    """Step clusters and the box of folded steps, left to right."""
+    found = [(bounds(g)[0], label) for label, g in step_clusters(svg).items()]
+    found += [(bounds(g)[0], "box") for g in groups(svg, "node") if "\u2026" in texts(g)[0]]
+    return [label for _, label in sorted(found)]
+
+
+@pytest.mark.parametrize(
+    ("T", "options", "expected"),
+    [
+        (4, {"grads": True, "highlight": "W"}, ["t=1", "t=2", "t=3", "t=4"]),
+        (6, {"shared": "per_step", "grads": True}, [f"t={t}" for t in range(1, 7)]),
+        (10, {"fold": 2}, ["t=1", "t=2", "box", "t=9", "t=10"]),
+        (12, {"fold": 1, "shared": "per_step"}, ["t=1", "box", "t=12"]),
+    ],
+)
+def test_svg_steps_stand_side_by_side_in_time_order(dot, tmp_path, T, options, expected):
+    _, loss, _ = rnn_graph(T)
+    svg = render_svg(tmp_path, loss, rankdir="auto", **options)
+    assert step_order(svg) == expected
+    clusters = step_clusters(svg)
+    tops = {bounds(g)[2] for g in clusters.values()}
+    assert max(tops) - min(tops) < 30  # lined up, not a staircase
+    (total,) = [g for g in groups(svg, "node") if texts(g)[0] == "L"]
+    assert bounds(total)[2] > max(bounds(g)[3] for g in clusters.values())  # L after the steps
+    assert bounds(total)[0] > bounds(clusters["t=1"])[1]
+
+
+def test_svg_demo_is_compact_and_recurrent_edges_stay_between_their_steps(dot, tmp_path):
+    rnn, loss, _ = rnn_graph(4)
+    drawing = viz.draw(loss, grads=True, highlight=rnn.W, rankdir="auto")
+    svg = render_svg(tmp_path, drawing)
+    width, height = (float(svg.get(side).removesuffix("pt")) for side in ("width", "height"))
+    assert 1.0 <= width / height <= 2.0, (width, height)
+    clusters = step_clusters(svg)
+    edges = {title(g): g for g in groups(svg, "edge")}
+    recurrent = [e for e in drawing.view_graph.edges if e.backward]
+    assert [e.tail.title for e in recurrent] == ["h_1", "h_2", "h_3"]
+    for edge in recurrent:
+        step = edge.head.cluster.step
+        left, right, _, _ = bounds(edges[drawn_title(edge)])
+        assert left >= bounds(clusters[f"t={step - 1}"])[0]
+        assert right <= bounds(clusters[f"t={step}"])[1]
 
 
 def test_svg_detached_state_shows_the_cut(dot, tmp_path):

@@ -1,9 +1,10 @@
 """DOT from the view graph, and ``draw``, which returns a ``graphviz.Digraph`` subclass.
 
 Every label is an HTML-like label built here with every user string escaped (``& < > "`` and
-newlines); plain attributes (tooltips) are escaped for DOT's quoted strings. Node ids are
-``n0, n1, ...`` in view order and cluster ids ``cluster_0, ...``, so the same graph always gives
-byte-identical DOT.
+newlines); plain attributes (tooltips) are escaped for DOT's quoted strings. The layout planned
+by ``viz.layout`` (steps side by side in time order) becomes rank groups, an invisible ruler and
+edges written head to tail with ``dir=back``. Node ids are ``n0, n1, ...`` in view order and
+cluster ids ``cluster_0, ...``, so the same graph always gives byte-identical DOT.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from . import runner, style
 from .graph import COPY, CUT, DATA, FOLD, INPUT, OP, PARAM, Cluster, Edge, Node, ViewGraph
 from .view import build
 
-RANKDIRS = ("LR", "TB", "RL", "BT")
+RANKDIRS = ("auto", "LR", "TB", "RL", "BT")
 BIG_GRAPH_NODES = 1000
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -71,7 +72,10 @@ def draw(
     that flowed along them (needs ``loss.backward(retain_graph=True, record=True)``);
     highlight: a tensor (or name) whose paths to ``root`` are drawn bold; shared: "once",
     "per_step" or "auto" for parameters used at every step; fold: k keeps the first and last k
-    time steps, 0 draws the rolled view; max_nodes: refuse bigger graphs before ``dot`` runs.
+    time steps, 0 draws the rolled view; max_nodes: refuse bigger graphs before ``dot`` runs;
+    rankdir: the direction of the flow of data, Graphviz's "LR" (the default: time steps stacked
+    top to bottom), "TB", "RL" or "BT"; "auto" draws a graph with time steps top to bottom
+    ("TB"), its steps side by side in time order left to right, and any other graph "LR".
     """
     if rankdir not in RANKDIRS:
         raise ValueError(f"viz: rankdir must be one of {RANKDIRS}, got {rankdir!r}")
@@ -112,7 +116,9 @@ def label(
     return "<" + "<BR/>".join(parts) + ">"
 
 
-def to_dot(view: ViewGraph, rankdir: str = "LR") -> Drawing:
+def to_dot(view: ViewGraph, rankdir: str = "auto") -> Drawing:
+    if rankdir == "auto":
+        rankdir = "TB" if any(c.step is not None for c in view.clusters) else "LR"
     graph = Drawing(
         name="minigrad",
         graph_attr={
@@ -124,6 +130,7 @@ def to_dot(view: ViewGraph, rankdir: str = "LR") -> Drawing:
             "labeljust": "l",
             "nodesep": "0.15",
             "ranksep": "0.3",
+            "newrank": "true",  # rank groups across clusters (viz.layout's rows)
         },
         node_attr={
             "fontname": style.FONT,
@@ -148,6 +155,8 @@ def to_dot(view: ViewGraph, rankdir: str = "LR") -> Drawing:
     children: dict[int, list[Cluster]] = {}
     for cluster in view.clusters:
         children.setdefault(id(cluster.parent), []).append(cluster)
+    if view.step_tails:
+        _ruler(graph, view)
     for node in members.get(id(None), []):
         _node(graph, node)
     for cluster in children.get(id(None), []):
@@ -156,7 +165,53 @@ def to_dot(view: ViewGraph, rankdir: str = "LR") -> Drawing:
         _scale_legend(graph)
     for edge in view.edges:
         _edge(graph, view, edge)
+    _rows(graph, view)
     return graph
+
+
+def _ruler(graph, view: ViewGraph) -> None:
+    """Steps in time order across the picture.
+
+    dot orders the nodes of a rank by trying to uncross edges, starting from a first guess
+    that follows the order in which nodes are declared; it keeps flat edges between top-level
+    nodes in order, but moves whole clusters freely. So an invisible ruler goes after every
+    step, one point per step joined left to right, each point tied to its step's last node and
+    state: putting two steps out of order would cross their ties. The ruler is declared first
+    so that dot's first guess already has the steps in order.
+    """
+    ruler = [f"step_order_{i}" for i in range(len(view.step_tails))]
+    with graph.subgraph() as row:
+        row.attr(rank="max")
+        for point in ruler:
+            row.node(point, label="", shape="point", style="invis", width="0", height="0")
+    for before, after in zip(ruler, ruler[1:]):
+        graph.edge(before, after, style="invis")
+    states = view.step_anchors if len(view.step_anchors) == len(ruler) else [None] * len(ruler)
+    for last, state, point in zip(view.step_tails, states, ruler):
+        graph.edge(last.id, point, style="invis")
+        if state is not None and state is not last:
+            graph.edge(state.id, point, style="invis")
+
+
+def _rows(graph, view: ViewGraph) -> None:
+    """The rest of ``viz.layout``: the steps lined up, the shared parameters before them, the
+    running sum of the losses after them."""
+    if view.shared_params:
+        with graph.subgraph() as row:
+            row.attr(rank="min")
+            for node in view.shared_params:
+                row.node(node.id)
+    legends = [n.id for n in view.nodes if n.cluster is not None and n.cluster.legend]
+    legends += ["legend_scale"] if view.grads else []
+    if view.step_top is not None and legends and not view.shared_params:
+        # the legends in a row of their own above the steps, not beside them
+        graph.edge(legends[0], view.step_top.id, style="invis")
+    for nodes in (view.step_anchors, view.loss_row):
+        if nodes:
+            with graph.subgraph() as row:
+                row.attr(rank="same")
+                for node in nodes:
+                    row.node(node.id)
 
 
 def _cluster(graph, view, cluster, members, children) -> None:
@@ -249,7 +304,10 @@ def _edge(graph, view, edge: Edge) -> None:
             attrs["color"] = style.HIGHLIGHT_COLOR
     elif edge.emphasis == "faded":
         attrs.update(color=style.FADED_COLOR, penwidth="0.8")
-    graph.edge(edge.tail.id, edge.head.id, **attrs)
+    if edge.backward:  # see viz.layout: ranked and routed as a forward edge, drawn reversed
+        graph.edge(edge.head.id, edge.tail.id, dir="back", **attrs)
+    else:
+        graph.edge(edge.tail.id, edge.head.id, **attrs)
 
 
 def _scale_legend(graph) -> None:

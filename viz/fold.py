@@ -37,7 +37,7 @@ def fold(view, k: int) -> None:
         view.folded = f"steps t={middle[0]} \u2026 {middle[-1]} folded into one box"
     else:
         last = steps[-1]
-        counterpart = _counterparts(view, step_of, steps[-2], last)
+        counterpart = counterparts(view, step_of, steps[-2], last)
         view.folded = f"rolled: the step t={last} stands for t={steps[0]} \u2026 {last}"
 
     edges: dict[tuple[int, int, str], Edge] = {}
@@ -101,7 +101,7 @@ def _step_of_nodes(view) -> dict[int, int | None]:
     return step_of
 
 
-def _counterparts(view, step_of: dict, previous: int, last: int) -> dict:
+def counterparts(view, step_of: dict, previous: int, last: int) -> dict:
     """For each node of step ``previous``, the node playing its part in step ``last``.
 
     Nodes are matched by kind, op, shape and name with the step number written generically

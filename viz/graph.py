@@ -62,6 +62,8 @@ class Node:
         "grad_norm",
         "term",
         "uses",
+        "shows_result",
+        "consts",
         "id",
     )
 
@@ -77,13 +79,17 @@ class Node:
         self.grad_norm: float | None = None
         self.term: float | None = None  # a per-step copy: that step's term of the gradient
         self.uses = 0  # a per-step copy: how many uses in its step
+        # an op whose result has no name is drawn as one node that also shows the result
+        self.shows_result = False
+        # unnamed constant leaves used only here, drawn inside this op: {operand index: tensor}
+        self.consts: dict[int, Any] = {}
         self.id = ""
 
 
 class Edge:
     """An arrow in the forward direction; ``norm`` is the gradient that flowed back along it."""
 
-    __slots__ = ("tail", "head", "norm", "emphasis", "style", "label")
+    __slots__ = ("tail", "head", "norm", "emphasis", "style", "label", "backward")
 
     def __init__(self, tail: Node, head: Node, norm: float | None, style: str = "solid") -> None:
         self.tail = tail
@@ -92,6 +98,9 @@ class Edge:
         self.emphasis: str | None = None
         self.style = style  # "solid", "cut" (detach mark) or "loop" (rolled recurrence)
         self.label = ""
+        # against time and against the flow of the picture (h_{t-1} -> the first node of step
+        # t, with the steps side by side): written head -> tail with the arrow reversed
+        self.backward = False
 
 
 class ViewGraph:
@@ -108,3 +117,11 @@ class ViewGraph:
         self.shared = "once"
         self.steps = 0
         self.folded: str | None = None
+        # layout (viz.layout): per step in time order its last node, to keep the steps in
+        # order, and its state, to line the steps up; the parameters drawn once before every
+        # step; the running sum of the losses, in a row
+        self.step_tails: list[Node] = []
+        self.step_top: Node | None = None  # a first node of the first step, for the legends
+        self.step_anchors: list[Node] = []
+        self.shared_params: list[Node] = []
+        self.loss_row: list[Node] = []

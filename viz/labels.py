@@ -18,7 +18,7 @@ RECORD_HINT = "loss.backward(retain_graph=True, record=True)"
 def describe(view, root, *, values: bool, highlight) -> None:
     for node in view.nodes:
         if node.kind == OP:
-            _op(node, view)
+            _op(node, view, values)
         elif node.kind == COPY:
             _copy(node, view)
         elif node.kind == CUT:
@@ -70,12 +70,39 @@ def _data(node, view, values: bool) -> None:
     node.tooltip = _tooltip(tensor)
 
 
-def _op(node, view) -> None:
+def _op(node, view, values: bool) -> None:
     tensor = node.tensor
     node.title = tensor.op
-    node.tooltip = f"op {tensor.op} -> {_shape(tensor)}" + _scope(tensor)
-    if view.grads:
-        node.tooltip += f"\n||grad of result|| {style.fmt_norm(tensor.grad_norm)}"
+    count = len(tensor.parents)
+    node.lines = [_const_line(i, count, c, values) for i, c in sorted(node.consts.items())]
+    if node.shows_result:
+        node.lines.append("\u2192 " + _shape(tensor))
+        if values:
+            node.lines.append(_value_summary(tensor.data))
+        node.lines += _grad_line(view, tensor, node.grad_norm)
+        node.tooltip = _tooltip(tensor)
+    else:
+        node.tooltip = f"op {tensor.op} -> {_shape(tensor)}" + _scope(tensor)
+        if view.grads:
+            node.tooltip += f"\n||grad of result|| {style.fmt_norm(tensor.grad_norm)}"
+    for i, const in sorted(node.consts.items()):
+        node.tooltip += f"\n{operand(i, len(tensor.parents))}: constant " + _array(const.data)
+
+
+def operand(index: int, count: int) -> str:
+    """How an op's operand is called in labels: left/right for a binary op, else its number."""
+    if count == 2:
+        return ("left", "right")[index]
+    return f"operand {index + 1}"
+
+
+def _const_line(index: int, count: int, const, values: bool) -> str:
+    """A constant drawn inside its op: a number by value, an array by shape (and with
+    ``values`` its value or min/mean/max)."""
+    what = f"{const.data.item():.4g}" if const.data.size == 1 else "constant " + _shape(const)
+    if values and const.data.size > 1:
+        what += " " + _value_summary(const.data)
+    return f"{operand(index, count)}: {what}"
 
 
 def _copy(node, view) -> None:
@@ -154,6 +181,11 @@ def _title(view, highlight) -> list[str]:
     if view.steps:
         title[0] += f", {view.steps} time steps"
     kinds = {node.kind for node in view.nodes}
+    if any(node.shows_result or node.consts for node in view.nodes if node.kind == OP):
+        title.append(
+            "ovals: operations, with the shape of a result that has no name and the constants "
+            "they use (inputs, targets); boxes: named tensors"
+        )
     if COPY in kinds:
         title.append(
             "dashed green: a parameter's copy in one step, labelled with that step's term "

@@ -77,12 +77,30 @@ def outline(view: ViewGraph) -> str:
 def _node_line(node: Node, inputs: list[str]) -> str:
     star = "*" if node.emphasis == "bold" else ""
     if node.kind == OP:
-        body = f"{node.title}({', '.join(inputs)})"
+        args = _operands(node, inputs)
+        body = f"{node.title}({', '.join(args)})"
+        if node.shows_result:
+            body += "  " + "  ".join(node.lines[len(node.consts) :])  # after the constants' lines
     else:
         body = MARKS[node.kind] + "  ".join(p for p in [node.title, *node.lines] if p)
         if inputs:
             body += " <- " + ", ".join(inputs)
     return f"{star}{node.id:<5} {_one_line(body)}"
+
+
+def _operands(node: Node, inputs: list[str]) -> list[str]:
+    """The op's inputs in operand order, constants drawn inside the op written in place."""
+    count = len(node.tensor.parents)
+    if len(inputs) + len(node.consts) != count:  # e.g. folded edges merged
+        return inputs + [_const(c) for _, c in sorted(node.consts.items())]
+    rest = iter(inputs)
+    return [_const(node.consts[i]) if i in node.consts else next(rest) for i in range(count)]
+
+
+def _const(tensor: Any) -> str:
+    if tensor.data.size == 1:
+        return f"{tensor.data.item():.4g}"
+    return "const " + str(tensor.shape)
 
 
 def _one_line(text: str) -> str:

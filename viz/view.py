@@ -1,12 +1,14 @@
 """The view graph: a small, renderer-independent description of what to draw.
 
-The graph behind a tensor is walked once with the engine's own ``mg.topological_order``. Each
-tensor made by an op becomes two view nodes, the op and its result; a leaf becomes one. Every
-name scope becomes a cluster (nested scopes nest). Then, in order: parameters are drawn once or
-copied into each step (``shared``), paths are highlighted, time steps are folded, the size is
-checked against ``max_nodes``, and only the surviving nodes get their labels (``viz.labels``).
-DOT (``viz.dot``) and the text outline (``viz.text``) are both written from this.
-"""
+The graph behind a tensor is walked once with the engine's own ``mg.topological_order``. A
+tensor made by an op becomes the op's node and, when it has a name (``h_3``) or is the root, a
+box of its own; an unnamed result is shown inside its op's node. A leaf becomes one node, except
+an unnamed constant used by one op only (an input ``x_t``, a target), which is shown inside that
+op. Every name scope becomes a cluster (nested scopes nest). Then, in order: parameters are
+drawn once or copied into each step (``shared``), paths are highlighted, time steps are folded,
+the size is checked against ``max_nodes``, the layout is planned (``viz.layout``) and only the
+surviving nodes get their labels (``viz.labels``). DOT (``viz.dot``) and the text outline
+(``viz.text``) are both written from this."""
 
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from typing import Any
 
 import minigrad as mg
 
-from . import errors, fold, labels
+from . import errors, fold, labels, layout
 from .graph import COPY, CUT, DATA, INPUT, OP, PARAM, Cluster, Edge, Node, ViewGraph
 
 SHARED_MODES = ("auto", "once", "per_step")
@@ -58,6 +60,7 @@ def build(
     view.grads_missing = grads and not view.grads
     nodes_of = _walk(view, order)
     view.nodes[-1].is_root = True
+    _fold_constants(view)
     _mark_detached(view)
     _shade_steps(view)
     params = [t for t in order if t.op is None and t.requires_grad]
@@ -75,12 +78,15 @@ def build(
         node.id = f"n{i}"
     for i, cluster in enumerate(view.clusters):
         cluster.id = f"cluster_{i}"
+    layout.arrange(view)
     labels.describe(view, root, values=values, highlight=highlight)
     return view
 
 
 def _walk(view: ViewGraph, order: list) -> dict[int, Node]:
-    """One pass in topological order: an op node and a result node per op, one node per leaf."""
+    """One pass in topological order: one node per leaf; per op an op node and, when the result
+    is named (``h_3``, ``L``) or is the root, a box for the result."""
+    root = order[-1]
     clusters: dict[str, Cluster | None] = {"": None}
 
     def cluster_of(scope: str) -> Cluster | None:
@@ -103,16 +109,45 @@ def _walk(view: ViewGraph, order: list) -> dict[int, Node]:
             view.nodes.append(node)
         else:
             op = Node(OP, tensor, cluster)
-            node = Node(DATA, tensor, cluster)
-            node.grad_norm = tensor.grad_norm
-            view.nodes += (op, node)
             norms = tensor.edge_grad_norms or (None,) * len(tensor.parents)
             for parent, norm in zip(tensor.parents, norms, strict=True):
                 view.edges.append(Edge(nodes_of[id(parent)], op, norm))
-            view.edges.append(Edge(op, node, tensor.grad_norm))
+            if tensor.name or tensor is root:
+                node = Node(DATA, tensor, cluster)
+                node.grad_norm = tensor.grad_norm
+                view.nodes += (op, node)
+                view.edges.append(Edge(op, node, tensor.grad_norm))
+            else:  # an unnamed intermediate: the op's node shows its result too
+                node = op
+                op.shows_result = True
+                op.grad_norm = tensor.grad_norm
+                view.nodes.append(op)
         nodes_of[id(tensor)] = node
     view.clusters.sort(key=_natural_path)
     return nodes_of
+
+
+def _fold_constants(view: ViewGraph) -> None:
+    """Draw each unnamed constant leaf (an input x_t, a target, a number) inside the one op that
+    uses it: such boxes say little and each would stretch the step by one more node."""
+    uses: dict[int, list[Edge]] = {}
+    for edge in view.edges:
+        uses.setdefault(id(edge.tail), []).append(edge)
+    folded: set[int] = set()
+    for node in view.nodes:
+        tensor = node.tensor
+        if node.kind != INPUT or tensor.name or getattr(tensor, "_detached_from", None) is not None:
+            continue
+        edges = uses.get(id(node), [])
+        if len(edges) != 1 or edges[0].head.kind != OP:
+            continue
+        op = edges[0].head
+        positions = [i for i, p in enumerate(op.tensor.parents) if p is tensor]
+        op.consts[positions[0]] = tensor
+        folded.add(id(node))
+    if folded:
+        view.nodes = [n for n in view.nodes if id(n) not in folded]
+        view.edges = [e for e in view.edges if id(e.tail) not in folded]
 
 
 def _natural_path(cluster: Cluster) -> tuple:
