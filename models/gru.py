@@ -39,7 +39,7 @@ import numpy as np
 import minigrad as mg
 from minigrad.ops import lift
 
-from .rnn import OUTPUT_ACTIVATIONS, Recurrent, activate, make_param
+from .rnn import Recurrent, activate
 
 GATES = ("z", "r", "n")
 
@@ -61,21 +61,8 @@ class GRU(Recurrent):
         seed: int | None = 0,
         dtype: Any = np.float64,
     ) -> None:
-        if f_y not in OUTPUT_ACTIVATIONS:
-            raise ValueError(f"GRU: f_y must be one of {OUTPUT_ACTIVATIONS}, got {f_y!r}")
-        rng = np.random.default_rng(seed)
-        bound = 1.0 / np.sqrt(hidden_size)
-        H, D, O = hidden_size, input_size, output_size
-        for gate in GATES:
-            setattr(self, f"V_{gate}", make_param(rng, f"V_{gate}", (H, D), bound, dtype))
-        for gate in GATES:
-            setattr(self, f"W_{gate}", make_param(rng, f"W_{gate}", (H, H), bound, dtype))
-        self.U = make_param(rng, "U", (O, H), bound, dtype)
-        for gate in GATES:
-            setattr(self, f"b_{gate}", make_param(rng, f"b_{gate}", (H,), dtype=dtype))
-        self.b_y = make_param(rng, "b_y", (O,), dtype=dtype)
-        self.f_y = f_y
-        self.input_size, self.hidden_size, self.output_size = input_size, hidden_size, output_size
+        sizes = (input_size, hidden_size, output_size)
+        self._gated("GRU", GATES, sizes, f_y, seed, dtype)
 
     def initial_state(self, batch: int) -> mg.Tensor:
         return mg.Tensor(np.zeros((batch, self.hidden_size), dtype=self.W_z.dtype), name="h_0")

@@ -40,7 +40,7 @@ import numpy as np
 import minigrad as mg
 from minigrad.ops import lift
 
-from .rnn import OUTPUT_ACTIVATIONS, Recurrent, activate, make_param
+from .rnn import Recurrent, activate
 
 GATES = ("i", "f", "g", "o")
 
@@ -63,25 +63,11 @@ class LSTM(Recurrent):
         seed: int | None = 0,
         dtype: Any = np.float64,
     ) -> None:
-        if f_y not in OUTPUT_ACTIVATIONS:
-            raise ValueError(f"LSTM: f_y must be one of {OUTPUT_ACTIVATIONS}, got {f_y!r}")
-        rng = np.random.default_rng(seed)
-        bound = 1.0 / np.sqrt(hidden_size)
-        H, D, O = hidden_size, input_size, output_size
-        for gate in GATES:
-            setattr(self, f"V_{gate}", make_param(rng, f"V_{gate}", (H, D), bound, dtype))
-        for gate in GATES:
-            setattr(self, f"W_{gate}", make_param(rng, f"W_{gate}", (H, H), bound, dtype))
-        self.U = make_param(rng, "U", (O, H), bound, dtype)
         # With b_f = 0 the forget gate starts near sigma(0) = 0.5, so an untrained cell halves its
         # memory, and the gradient along the cell path, at every step. b_f = 1 starts it near 0.73:
         # the cell remembers, and BPTT reaches further back, from the first training step.
-        for gate in GATES:
-            fill = 1.0 if gate == "f" else 0.0
-            setattr(self, f"b_{gate}", make_param(rng, f"b_{gate}", (H,), dtype=dtype, fill=fill))
-        self.b_y = make_param(rng, "b_y", (O,), dtype=dtype)
-        self.f_y = f_y
-        self.input_size, self.hidden_size, self.output_size = input_size, hidden_size, output_size
+        sizes = (input_size, hidden_size, output_size)
+        self._gated("LSTM", GATES, sizes, f_y, seed, dtype, bias_fill={"f": 1.0})
 
     def initial_state(self, batch: int) -> tuple[mg.Tensor, mg.Tensor]:
         """The zero state ``(h_0, c_0)``, each (batch, H)."""

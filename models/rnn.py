@@ -63,11 +63,32 @@ def make_param(rng: np.random.Generator, name: str, shape: tuple[int, ...], scal
 class Recurrent(mg.nn.Module):
     """What RNN, LSTM and GRU share: unrolling ``step`` over time, the loss, ``params()``.
 
-    A subclass defines ``step(x_t, state, t) -> (yhat_t, state)``, ``initial_state(batch)`` and
-    ``f_y``; its state is ``h_t``, or a tuple whose first item is ``h_t``.
+    A subclass defines ``step(x_t, state, t) -> (yhat_t, state)`` and ``initial_state(batch)``;
+    its state is ``h_t``, or a tuple whose first item is ``h_t``.
     """
 
     f_y: str
+
+    def _gated(self, kind: str, gates: tuple[str, ...], sizes: tuple[int, int, int], f_y: str,
+               seed: int | None, dtype: Any, bias_fill: dict[str, float] | None = None) -> None:
+        """Parameters of a gated cell: V_g (H, D), W_g (H, H), b_g (H,) for each gate g, and
+        the output layer U (O, H), b_y (O,); weights from uniform(+-1/sqrt(H)) with ``seed``."""
+        if f_y not in OUTPUT_ACTIVATIONS:
+            raise ValueError(f"{kind}: f_y must be one of {OUTPUT_ACTIVATIONS}, got {f_y!r}")
+        D, H, O = sizes
+        rng = np.random.default_rng(seed)
+        bound = 1.0 / np.sqrt(H)
+        for gate in gates:
+            setattr(self, f"V_{gate}", make_param(rng, f"V_{gate}", (H, D), bound, dtype))
+        for gate in gates:
+            setattr(self, f"W_{gate}", make_param(rng, f"W_{gate}", (H, H), bound, dtype))
+        self.U = make_param(rng, "U", (O, H), bound, dtype)
+        for gate in gates:
+            fill = (bias_fill or {}).get(gate, 0.0)
+            setattr(self, f"b_{gate}", make_param(rng, f"b_{gate}", (H,), dtype=dtype, fill=fill))
+        self.b_y = make_param(rng, "b_y", (O,), dtype=dtype)
+        self.f_y = f_y
+        self.input_size, self.hidden_size, self.output_size = sizes
 
     def start_state(self, h0: Any, batch: int) -> Any:
         """The state before step 1: zeros when ``h0`` is None."""
