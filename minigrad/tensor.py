@@ -1,9 +1,9 @@
 """The Tensor: a numpy array plus the links of the graph that made it.
 
-A Tensor made by an op remembers the op's name, its parents and a vector-Jacobian product
-(``vjp``): given ``g = dL/d(this)``, ``vjp(g)`` returns ``dL/d(parent)`` for each parent. The math
-lives in ``minigrad.ops``; this module only holds data, links, and the global modes (grad on/off,
-name scope, anomaly detection).
+A Tensor made by an op remembers the op's name, its parents, a vector-Jacobian product (``vjp``)
+and what the VJP needs (``saved``): given ``g = dL/d(this)``, ``vjp(g, *saved)`` returns
+``dL/d(parent)`` for each parent. The math lives in ``minigrad.ops``; this module only holds data,
+links, and the global modes (grad on/off, name scope, anomaly detection).
 """
 
 from __future__ import annotations
@@ -133,8 +133,8 @@ class Tensor:
     masks) and cannot require grad. ``dtype=`` converts.
     """
 
-    # The fields every op sets live in slots; the rarely set ones (name, hooks, recorded norms,
-    # ...) fall back to the class defaults below until an instance sets its own.
+    # The fields every op sets live in slots; the rarely set ones (hooks, recorded norms, ...)
+    # fall back to the class defaults below until an instance sets its own.
     __slots__ = (
         "data", "grad", "requires_grad", "name", "op", "parents", "vjp", "saved", "scope", "_seq",
         "__dict__", "__weakref__",
