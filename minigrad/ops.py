@@ -19,10 +19,12 @@ from .tensor import Tensor, make_node
 
 
 def lift(x: Any, like: Any = None) -> Tensor:
-    """Make an operand a Tensor. A Python number takes the float dtype of ``like``."""
+    """Make an operand a Tensor. A number, or a list of numbers, takes the float dtype of
+    ``like`` (float32 stays float32); anything else follows ``Tensor``'s rules."""
     if isinstance(x, Tensor):
         return x
-    if isinstance(x, (int, float)) and isinstance(like, Tensor) and like.data.dtype.kind == "f":
+    if (isinstance(x, (int, float, list, tuple)) and isinstance(like, Tensor)
+            and like.data.dtype.kind == "f"):
         return Tensor(np.asarray(x, dtype=like.data.dtype))
     return Tensor(x)
 
@@ -94,7 +96,8 @@ def neg_vjp(g: np.ndarray) -> tuple:
 def power(a: Any, b: Any) -> Tensor:
     """out = a ** b;  dL/da = g b a^(b-1), dL/db = g out log(a) (taken as 0 where a <= 0)."""
     if isinstance(a, Tensor) and isinstance(b, (int, float)):  # the common x ** p
-        return make_node(a.data**b, "pow", (a,), power_number_vjp, (a.data, b))
+        p = b.item() if isinstance(b, np.generic) else b  # a Python number keeps a's dtype
+        return make_node(a.data**p, "pow", (a,), power_number_vjp, (a.data, p))
     a, b, out = _binary("pow", np.power, a, b)
     saved = (a.data, b.data, out, a.requires_grad, b.requires_grad)
     return make_node(out, "pow", (a, b), power_vjp, saved)
@@ -264,7 +267,10 @@ def _axes(name: str, axis: int | Sequence[int] | None, shape: tuple[int, ...]) -
     for ax in axes:
         if not -ndim <= ax < max(ndim, 1):
             raise ValueError(f"{name}: axis {ax} is out of range for shape {shape}")
-    return tuple(sorted(ax % ndim for ax in axes)) if ndim else ()
+    normalized = tuple(sorted(ax % ndim for ax in axes)) if ndim else ()
+    if len(set(normalized)) != len(normalized):
+        raise ValueError(f"{name}: axis {axis} names an axis twice (shape {shape})")
+    return normalized
 
 
 def _kept_shape(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[int, ...]:

@@ -93,3 +93,14 @@ def test_astype_converts_the_value_and_converts_the_gradient_back():
     np.testing.assert_array_equal(leaf.grad, [3.0, 4.0])
     mask = x.astype(bool)
     assert mask.dtype == bool and not mask.requires_grad
+
+
+def test_numpy_scalars_and_lists_keep_float32():
+    x = mg.Tensor(np.float32([1.0, 2.0]), requires_grad=True)
+    assert (x ** np.float64(2.0)).dtype == np.float32
+    assert (x + [1.0, 2.0]).dtype == np.float32
+    loss = mg.functional.mse_loss(x, [1.0, 1.0])
+    assert loss.dtype == np.float32
+    loss.backward()
+    assert x.grad.dtype == np.float32
+    np.testing.assert_allclose(x.grad, [0.0, 1.0])  # d/dx mean((x - y)^2) = (x - y) for 2 items

@@ -255,3 +255,10 @@ def test_concat_and_stack_shape_errors():
 def test_where_shape_error():
     with raises_naming("where", "(2,)", "(3,)", "(4,)"):
         mg.where(np.ones(2, dtype=bool), mg.Tensor(np.ones(3)), mg.Tensor(np.ones(4)))
+
+
+def test_a_reduction_naming_an_axis_twice_is_refused():
+    x = mg.Tensor(np.ones((2, 3)), requires_grad=True)
+    for reduce in (x.sum, x.mean, x.max):
+        with pytest.raises(ValueError, match=r"names an axis twice \(shape \(2, 3\)\)"):
+            reduce(axis=(0, -2))
