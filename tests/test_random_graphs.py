@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 import minigrad as mg
 
 SHAPE = (2, 3)
+MASK = np.array([[True, False, True], [False, False, True]])
 UNARY = {
     "tanh": lambda x: x.tanh(),
     "sigmoid": lambda x: x.sigmoid(),
@@ -26,7 +27,7 @@ BINARY = {
     "add": lambda a, b: a + b,
     "sub": lambda a, b: a - b,
     "mul": lambda a, b: a * b,
-    "where": lambda a, b: mg.where(a.data > b.data, a, b),
+    "where": lambda a, b: mg.where(MASK, a, b),  # a fixed mask: no kinks for the differences
 }
 
 programs = st.lists(
@@ -59,8 +60,6 @@ def run(program, inputs):
 def test_random_programs_match_finite_differences(program, seed):
     rng = np.random.default_rng(seed)
     inputs = [mg.Tensor(rng.uniform(-1, 1, SHAPE), requires_grad=True) for _ in range(3)]
-    for x in inputs:  # keep `where` away from ties between inputs
-        x.data += rng.uniform(0.01, 0.02, SHAPE) * np.sign(x.data)
     assert mg.gradcheck(lambda *xs: run(program, xs), inputs, eps=1e-6, atol=1e-6, rtol=1e-4)
 
 
