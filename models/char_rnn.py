@@ -24,6 +24,7 @@ from minigrad import functional as F
 from .gru import GRU
 from .lstm import LSTM
 from .rnn import RNN
+from .tbptt import detach_state
 
 MODELS = {"rnn": RNN, "lstm": LSTM, "gru": GRU}
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -150,10 +151,6 @@ def batches(
             yield inputs[:, start:start + seq_len], targets[:, start:start + seq_len], start == 0
 
 
-def detach(state: Any) -> Any:
-    return tuple(s.detach() for s in state) if isinstance(state, tuple) else state.detach()
-
-
 def train(
     model: CharModel,
     text: str,
@@ -184,7 +181,7 @@ def train(
         loss.backward()
         mg.optim.clip_grad_norm(params, clip)
         opt.step()
-        state = detach(state)
+        state = detach_state(state)
         losses.append(loss.item())
         if on_step is not None:
             on_step(step, losses[-1])

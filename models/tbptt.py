@@ -14,6 +14,11 @@ from typing import Any
 from .rnn import sequence_inputs
 
 
+def detach_state(state: Any) -> Any:
+    """``h.detach()``, or each part of a state tuple such as the LSTM's ``(h, c)``."""
+    return tuple(s.detach() for s in state) if isinstance(state, tuple) else state.detach()
+
+
 def truncated_bptt(
     model: Any,
     xs: Any,
@@ -26,9 +31,8 @@ def truncated_bptt(
     """Run ``model`` over ``xs`` in chunks of ``chunk`` steps; backward() once per chunk.
 
     Gradients of the chunks add up in the parameters' ``.grad`` (``after_chunk(start)`` may step
-    an optimizer and zero them instead). ``model`` is anything called as ``ys, hs = model(xs,
-    h0, start=t)`` with a ``loss(ys, targets, loss)`` method, e.g. ``models.RNN``. Returns the
-    total loss and the final state (detached).
+    an optimizer and zero them instead). ``model`` is an RNN, LSTM or GRU of ``models``. Returns
+    the total loss and the final state (detached).
     """
     if chunk < 1:
         raise ValueError(f"truncated_bptt: chunk must be at least 1, got {chunk}")
@@ -37,11 +41,11 @@ def truncated_bptt(
         raise ValueError(f"truncated_bptt: {len(steps)} inputs but {len(targets)} targets")
     state, total = h0, 0.0
     for start in range(0, len(steps), chunk):
-        ys, hs = model(steps[start:start + chunk], state, start=start + 1)
+        ys, states = model.unroll_states(steps[start:start + chunk], state, start=start + 1)
         L = model.loss(ys, targets[start:start + chunk], loss)
         L.backward()
         total += L.item()
-        state = hs[-1].detach()
+        state = detach_state(states[-1])
         if after_chunk is not None:
             after_chunk(start + 1)
     return total, state

@@ -7,6 +7,7 @@ import pytest
 import minigrad as mg
 from models.gru import GRU
 from models.lstm import LSTM
+from models.tbptt import truncated_bptt
 
 T, B, D, H, O = 3, 2, 2, 3, 2
 LSTM_NAMES = {f"{kind}_{gate}" for kind in "VWb" for gate in "ifgo"} | {"U", "b_y"}
@@ -273,3 +274,30 @@ def test_gru_input_errors():
         model(xs, np.zeros((B, H + 1)))
     with pytest.raises(ValueError, match="f_y"):
         GRU(D, H, O, f_y="relu")
+
+
+@pytest.mark.parametrize("Model", [LSTM, GRU])
+def test_truncated_bptt_carries_the_state_of_every_model(Model):
+    """Chunks of the whole length are plain BPTT; shorter chunks cut the gradient (the RNN's
+    truncation is checked against the closed form in test_rnn_bptt)."""
+    rng = np.random.default_rng(3)
+    xs, targets = rng.standard_normal((6, 2, 2)), rng.standard_normal((6, 2, 2))
+
+    def grads(chunk):
+        model = Model(2, 3, 2, seed=1)
+        total, state = truncated_bptt(model, xs, targets, chunk)
+        return total, state, {name: p.grad.copy() for name, p in model.named_parameters()}
+
+    full_model = Model(2, 3, 2, seed=1)
+    ys, _ = full_model(xs)
+    full_loss = full_model.loss(ys, targets)
+    full_loss.backward()
+    total, state, whole = grads(6)
+    assert np.isclose(total, full_loss.item())
+    for name, p in full_model.named_parameters():
+        np.testing.assert_allclose(whole[name], p.grad, rtol=1e-12, atol=1e-14)
+    total_cut, state_cut, cut = grads(2)
+    assert np.isclose(total_cut, full_loss.item())  # same forward values, fewer gradient paths
+    assert any(not np.allclose(cut[name], whole[name]) for name in whole)
+    parts = state_cut if isinstance(state_cut, tuple) else (state_cut,)
+    assert all(not part.requires_grad and part.is_leaf for part in parts)  # cut: detached
