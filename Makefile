@@ -41,6 +41,7 @@ demo: $(STAMP) graphviz
 # The pictures the README shows.
 docs: $(STAMP) graphviz
 	$(VENV)/bin/minigrad bptt --seq-len 4 --hidden 3 --grads --highlight W --out docs/rnn-bptt.svg
+	$(VENV)/bin/minigrad bptt --seq-len 30 --step 30 --grads --fold 2 --out docs/rnn-vanishing.svg
 	$(VENV)/bin/minigrad gradflow --seq-len 60 --out docs/gradflow.svg
 	$(VENV)/bin/minigrad train-char --model rnn --steps 2000 --quiet --sample-every 0 --plot docs/char-rnn-loss.svg
 

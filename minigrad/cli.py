@@ -46,15 +46,20 @@ def bptt_command(args: argparse.Namespace) -> int:
     xs = rng.standard_normal((args.seq_len, args.batch, args.input))
     targets = rng.standard_normal((args.seq_len, args.batch, args.output))
     h0 = mg.Tensor(np.zeros((args.batch, args.hidden)), requires_grad=True, name="h_0")
+    if args.step is not None and not 1 <= args.step <= args.seq_len:
+        raise ValueError(f"--step must lie in 1..{args.seq_len}, got {args.step}")
     ys, _ = rnn(xs, h0)
-    loss = rnn.loss(ys, targets, "squared_error")
+    loss = rnn.loss(ys, targets, "squared_error", t=args.step)
     loss.backward(retain_graph=True, record=True)
 
-    closed = bptt(rnn.params(), xs, targets, h0.data, args.f_h, "identity", "squared_error")
+    closed = bptt(rnn.params(), xs, targets, h0.data, args.f_h, "identity", "squared_error",
+                  t=args.step)
     autodiff = {name: p.grad for name, p in rnn.named_parameters()} | {"h0": h0.grad}
     print(f"RNN  T={args.seq_len}  B={args.batch}  D={args.input}  H={args.hidden}  "
           f"O={args.output}  f_h={args.f_h}")
-    print(f"loss L = sum_t sum (yhat_t - y_t)^2 = {loss.item():.6g}")
+    k = args.step
+    formula = "L = sum_t sum (yhat_t - y_t)^2" if k is None else f"L_{k} = sum (yhat_{k} - y_{k})^2"
+    print(f"loss {formula} = {loss.item():.6g}")
     print(f"{'parameter':<10}{'shape':<10}{'||dL/dp||':>14}{'relative error':>16}"
           f"{'max |autodiff - closed form|':>32}")
     worst = 0.0  # norm-wise: ||g - g_ref|| / ||g_ref||, the project's measure
@@ -207,6 +212,8 @@ def build_parser() -> argparse.ArgumentParser:
     bptt.add_argument("--input", type=_positive, default=2, help="input size D (default 2)")
     bptt.add_argument("--output", type=_positive, default=2, help="output size O (default 2)")
     bptt.add_argument("--batch", type=_positive, default=1, help="batch rows B (default 1)")
+    bptt.add_argument("--step", type=_positive, default=None, metavar="K",
+                      help="differentiate the loss of step K alone (default: the sum over steps)")
     bptt.add_argument("--f-h", default="tanh", choices=("tanh", "sigmoid", "relu", "identity"),
                       help="hidden activation f_h (default tanh)")
     bptt.add_argument("--highlight", choices=("U", "V", "W", "b_h", "b_y"),

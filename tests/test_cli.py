@@ -115,3 +115,21 @@ def test_bptt_with_fold_draws_a_long_sequence(tmp_path):
     result = run("bptt", "--seq-len", "60", "--fold", "2", "--grads", "--out", str(out))
     assert result.returncode == 0, result.stderr
     assert "t=3" in out.read_text() and "60" in out.read_text()
+
+
+def test_bptt_of_one_step_shows_the_gradient_vanishing(tmp_path):
+    out = tmp_path / "vanishing.svg"
+    result = run("bptt", "--seq-len", "12", "--step", "12", "--grads", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "L_12 = sum (yhat_12 - y_12)^2" in result.stdout and "agree" in result.stdout
+    root = ET.parse(out).getroot()
+    clusters = {next(g.iter(SVG + "text")).text: g for g in root.iter(SVG + "g")
+                if g.get("class") == "cluster"}
+    norms = {}
+    for label in ("t=1", "t=12"):  # each step's box says ||dL/dh_t|| = value
+        line = [t.text for t in clusters[label].iter(SVG + "text") if "dL/dh" in (t.text or "")]
+        norms[label] = float(line[0].rsplit("=", 1)[1])
+    assert norms["t=1"] < 1e-2 * norms["t=12"]
+    bad = run("bptt", "--seq-len", "3", "--step", "5", "--out", str(tmp_path / "no.svg"))
+    assert bad.returncode == 1 and "--step must lie in 1..3" in bad.stderr
+    assert not (tmp_path / "no.svg").exists()
