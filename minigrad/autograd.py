@@ -123,11 +123,19 @@ def backward(
 
 def _refcounts_of_a_private_array() -> tuple[int, int]:
     """``sys.getrefcount`` of an array that only a local name holds, and of one held by a local
-    name and one dict entry, as this interpreter counts them (measured, not assumed)."""
+    name and one dict entry, as this interpreter counts them (measured, not assumed).
+
+    If one more reference does not show as exactly one more count (a tracer or debugger holding
+    frames, an interpreter that counts otherwise), returns (-1, -1): nothing is ever done in place.
+    """
     alone = np.empty(1)
     in_dict = {0: np.empty(1)}
     held = in_dict.get(0)
-    return sys.getrefcount(alone), sys.getrefcount(held)
+    counts = sys.getrefcount(alone), sys.getrefcount(held)
+    alias = alone  # noqa: F841  (one more reference, to check the counting)
+    if counts[1] != counts[0] + 1 or sys.getrefcount(alone) != counts[0] + 1:
+        return -1, -1
+    return counts
 
 
 # An array of our own that nothing else refers to can be added into, or kept, without a copy.

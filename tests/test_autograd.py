@@ -390,3 +390,23 @@ def test_a_tensor_used_many_times_sums_every_use_in_place_safely():
         total = total + u
     total.backward()
     np.testing.assert_array_equal(W.grad, np.full((2, 2), 15.0))
+
+
+def test_without_the_in_place_shortcut_gradients_are_the_same(monkeypatch):
+    from minigrad import autograd
+
+    def gradient_of_shared_w():
+        W = mg.Tensor(np.array([[1.0, 2.0], [3.0, 4.0]]), requires_grad=True)
+        x = mg.Tensor(np.array([[1.0, -1.0]]))
+        total = (x @ W).sum()
+        for k in range(2, 5):
+            total = total + ((x @ W).tanh() * k).sum()
+        total.backward()
+        return W.grad
+
+    shortcut = gradient_of_shared_w()
+    monkeypatch.setattr(autograd, "LOCAL_ONLY", -1)  # as on an interpreter that counts otherwise
+    monkeypatch.setattr(autograd, "LOCAL_AND_DICT", -1)
+    np.testing.assert_allclose(gradient_of_shared_w(), shortcut, rtol=1e-15)
+    assert mg.gradcheck(lambda W: ((mg.Tensor([[1.0, -1.0]]) @ W).tanh() * 3).sum() + W.sum(),
+                        [mg.Tensor(np.eye(2), requires_grad=True)])
