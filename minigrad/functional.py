@@ -16,14 +16,19 @@ from .tensor import Tensor, make_node
 REDUCTIONS = ("mean", "sum", "none")
 
 
+def _log_softmax(z: np.ndarray, axis: int) -> np.ndarray:
+    """z_i - m - log sum_j exp(z_j - m), m = max_j z_j: no overflow for logits of 1000."""
+    shifted = z - np.maximum.reduce(z, axis=axis, keepdims=True)
+    return shifted - np.log(np.add.reduce(np.exp(shifted), axis=axis, keepdims=True))
+
+
 def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
-    """out_i = x_i - m - log sum_j exp(x_j - m), m = max_j x_j (no overflow for logits of 1000).
+    """out_i = x_i - log sum_j exp(x_j), computed stably.
 
     A primitive: dL/dx = g - softmax(x) sum_j g_j  (softmax(x) = exp(out)).
     """
     x = lift(x)
-    shifted = x.data - np.maximum.reduce(x.data, axis=axis, keepdims=True)
-    out = shifted - np.log(np.add.reduce(np.exp(shifted), axis=axis, keepdims=True))
+    out = _log_softmax(x.data, axis)
     return make_node(out, "log_softmax", (x,), log_softmax_vjp, (out, axis))
 
 
@@ -87,9 +92,7 @@ def cross_entropy(logits: Tensor, targets: Any, reduction: str = "mean") -> Tens
         raise ValueError(
             f"cross_entropy: targets must lie in 0..{classes - 1}, got {y.min()}..{y.max()}"
         )
-    z = logits.data
-    shifted = z - np.maximum.reduce(z, axis=1, keepdims=True)
-    log_p = shifted - np.log(np.add.reduce(np.exp(shifted), axis=1, keepdims=True))  # log softmax
+    log_p = _log_softmax(logits.data, axis=1)
     rows = np.arange(len(y))
     losses = -log_p[rows, y]
     out = losses if reduction == "none" else np.add.reduce(losses)

@@ -62,6 +62,7 @@ class CharModel:
             raise ValueError(f"model must be one of {tuple(MODELS)}, got {model!r}")
         self.vocab, self.kind, self.hidden, self.seed = vocab, model, hidden, seed
         self.index = {ch: i for i, ch in enumerate(vocab)}
+        self.one_hot = np.eye(len(vocab))  # row i is character i's input x_t
         self.core = MODELS[model](len(vocab), hidden, len(vocab), seed=seed)
 
     def encode(self, text: str) -> np.ndarray:
@@ -78,11 +79,10 @@ class CharModel:
 
     def unroll(self, codes: np.ndarray, state: Any, start: int = 1) -> tuple[list, Any]:
         """Logits for each column of ``codes`` (B, T) and the state after the last one."""
-        eye = np.eye(len(self.vocab))
         logits = []
         for t in range(codes.shape[1]):
             with mg.scope(f"t={start + t}"):
-                y, state = self.core.step(eye[codes[:, t]], state, start + t)
+                y, state = self.core.step(self.one_hot[codes[:, t]], state, start + t)
             logits.append(y)
         return logits, state
 
