@@ -107,7 +107,10 @@ def backward(
 
     ``grad`` is ``dL/d root`` (default 1 for a scalar). Without ``retain_graph`` each node's links
     and saved arrays are released once used. With ``record`` each node stores ``grad_norm`` (the
-    norm of its gradient) and ``edge_grad_norms`` (the norm sent to each parent), for viz.
+    norm of its gradient), ``edge_grad_norms`` (the norm sent to each parent), ``backward_step``
+    (1, 2, ... in the order this pass processed the nodes), ``grad_values`` (the gradient's
+    entries as floats, for a node of at most 4 entries) and ``edge_running_norms`` (the norm of
+    each parent's gradient summed so far, right after this node's contribution was added), for viz.
     """
     if not root.requires_grad:
         raise RuntimeError(
@@ -147,6 +150,7 @@ LOCAL_ONLY, LOCAL_AND_DICT = _refcounts_of_a_private_array()
 def _run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool, record: bool) -> None:
     grads: dict[Tensor, np.ndarray] = {root: grad}
     anomaly = STATE.anomaly
+    processed = 0
     for node in reversed(topological_order(root, requires_grad_only=True)):
         g = grads.pop(node, None)
         if g is None:
@@ -157,7 +161,8 @@ def _run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool, record: bo
                 if replaced is not None:
                     g = np.asarray(replaced, dtype=node.data.dtype)
         if record:
-            node.grad_norm = float(np.linalg.norm(g))
+            processed += 1
+            _record_node(node, g, processed)
         vjp = node.vjp
         if vjp is None:
             if node.op is not None:
@@ -174,10 +179,12 @@ def _run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool, record: bo
         if node._retains_grad:
             _accumulate(node, g)
         edge_norms: list[float | None] | None = [] if record else None
+        running: list[float | None] | None = [] if record else None
         for parent, pg in zip(node.parents, vjp(g, *node.saved)):
             if pg is None or not parent.requires_grad:
                 if record:
                     edge_norms.append(None)
+                    running.append(None)
                 continue
             if pg.shape != parent.data.shape:
                 pg = unbroadcast(pg, parent.data.shape)
@@ -193,12 +200,21 @@ def _run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool, record: bo
                 previous += pg  # ours alone: add in place
             else:
                 grads[parent] = previous + pg
+            if record:
+                running.append(float(np.linalg.norm(grads[parent])))
         if record:
             node.edge_grad_norms = tuple(edge_norms)
+            node.edge_running_norms = tuple(running)
         if not retain_graph:  # release: a released node keeps its op but loses vjp and links
             node.parents = ()
             node.vjp = None
             node.saved = ()
+
+
+def _record_node(node: Tensor, g: np.ndarray, processed: int) -> None:
+    node.grad_norm = float(np.linalg.norm(g))
+    node.backward_step = processed
+    node.grad_values = tuple(float(v) for v in g.ravel()) if g.size <= 4 else None
 
 
 def _accumulate(node: Tensor, g: np.ndarray) -> None:

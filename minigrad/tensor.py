@@ -141,6 +141,9 @@ class Tensor:
     )
     grad_norm: float | None = None
     edge_grad_norms: tuple[float | None, ...] | None = None
+    edge_running_norms: tuple[float | None, ...] | None = None
+    backward_step: int | None = None
+    grad_values: tuple[float, ...] | None = None
     _retains_grad = False
     _hooks: list | None = None
     _detached_from: weakref.ref | None = None
