@@ -4,12 +4,17 @@ Every op records a node; ``loss.backward()`` walks the graph in reverse and accu
 gradients. Unroll an RNN over time and backprop through time is just ``backward()`` on that graph.
 """
 
+from . import ops  # noqa: F401  (first: tensor.py's methods are its functions; see its end)
+
+# isort: split
 from . import functional, nn, optim
-from . import methods as _methods  # noqa: F401  (installs Tensor's operators)
-from .autograd import topological_order, unbroadcast
+from .autograd import reference_backward
 from .checks import GradcheckError, gradcheck, jacobian
+from .graph import topological_order, unbroadcast
+from .modes import AnomalyError, detect_anomaly, no_grad, scope
+from .ops import record_op
 from .shape_ops import concat, stack, where
-from .tensor import AnomalyError, Tensor, detect_anomaly, no_grad, scope
+from .tensor import Tensor
 
 __all__ = [
     "AnomalyError",
@@ -23,6 +28,8 @@ __all__ = [
     "nn",
     "no_grad",
     "optim",
+    "record_op",
+    "reference_backward",
     "scope",
     "stack",
     "topological_order",

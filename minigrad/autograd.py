@@ -9,16 +9,37 @@ step of an unrolled RNN, is backprop through time.
 
 from __future__ import annotations
 
-import contextlib
-import gc
-import sys
-from collections.abc import Iterator
-from operator import attrgetter
 from typing import Any
 
 import numpy as np
 
-from .tensor import STATE, Tensor, check_finite
+from .graph import cycle_collector_paused, topological_order, unbroadcast
+from .modes import MODES, check_finite, describe
+from .ops import NOTHING
+from .tensor import Tensor
+
+
+def reference_backward(root: Tensor) -> None:
+    """The chain rule and nothing else: what ``backward()`` computes, written to be read.
+
+    Visits the nodes from ``root`` back to the leaves; a node's gradient ``g = dL/dnode`` is
+    complete when it is visited, because every node that used it came later in the forward pass.
+    Its VJP turns ``g`` into ``dL/dparent`` for each parent, and a parent used twice gets the
+    sum of both. ``backward()`` gives the same gradients, with hooks, recording and speed.
+    """
+    grads = {root: np.ones_like(root.data)}  # dL/dL = 1
+    for node in reversed(topological_order(root)):
+        g = grads.pop(node, None)
+        if g is None or not node.requires_grad:
+            continue
+        if node.is_leaf:  # a parameter: its gradient is complete
+            node.grad = g if node.grad is None else node.grad + g
+            continue
+        for parent, g_parent in zip(node.parents, node.vjp(g, **node.saved)):
+            if g_parent is not None and parent.requires_grad:
+                g_parent = unbroadcast(g_parent, parent.shape)  # undo numpy broadcasting
+                grads[parent] = grads[parent] + g_parent if parent in grads else g_parent
+
 
 RELEASED_HELP = (
     "the graph behind this tensor was already released by an earlier backward(), which frees "
@@ -27,60 +48,91 @@ RELEASED_HELP = (
 )
 
 
-def topological_order(root: Tensor, requires_grad_only: bool = False) -> list[Tensor]:
-    """Every node behind ``root`` once, each after all of its parents, ``root`` last.
+def backward(root: Tensor, grad: Any = None, retain_graph: bool = False,
+             record: bool = False) -> None:
+    """Add ``d root / d leaf`` into ``leaf.grad`` for every leaf that requires grad.
 
-    Collects the nodes reachable from ``root`` with an explicit stack (no recursion, so a chain of
-    100,000 ops is fine), then sorts them by creation number: a tensor is always made after the
-    tensors it is computed from, so that order puts parents first. With ``requires_grad_only``
-    the walk skips parents that no gradient flows into.
+    ``grad`` is ``dL/d root`` (default 1 for a scalar). Without ``retain_graph`` the graph's
+    links and saved arrays are released afterwards. With ``record`` each node stores, for viz:
+    ``grad_norm``, ``backward_step`` (1, 2, ... in processing order), ``grad_values`` (for at
+    most 4 entries), ``edge_grad_norms`` (the norm sent to each parent) and
+    ``edge_running_norms`` (each parent's gradient so far, right after this node added to it).
+    If anything fails midway (a hook, a changed input), the graph and every ``.grad`` are left
+    as they were.
     """
-    seen = {root: None}  # an insertion-ordered set; tensors hash by identity
-    stack = [root]
-    while stack:
-        for parent in stack.pop().parents:
-            if parent not in seen and (parent.requires_grad or not requires_grad_only):
-                seen[parent] = None
-                stack.append(parent)
-    return sorted(seen, key=_creation_number)
+    if not root.requires_grad:
+        raise RuntimeError(
+            "backward: this tensor does not require grad: nothing it was computed from has "
+            "requires_grad=True (or it was computed under no_grad()). Create the parameters "
+            "with Tensor(..., requires_grad=True)."
+        )
+    if root.released:
+        raise RuntimeError("backward: " + RELEASED_HELP)
+    order = topological_order(root, requires_grad_only=True)
+    with cycle_collector_paused():
+        finished = _run_backward(order, root, _initial_grad(root, grad), record)
+    for node, g, owned in finished:  # stored only once the whole pass succeeded
+        _store_grad(node, g, owned)
+    if not retain_graph:
+        for node in order:  # a released node keeps its op but loses its links and saved values
+            node.parents, node.vjp, node.saved = (), None, NOTHING
 
 
-_creation_number = attrgetter("_seq")
+def _run_backward(order: list[Tensor], root: Tensor, grad: np.ndarray,
+                  record: bool) -> list[tuple[Tensor, np.ndarray, bool]]:
+    grads: dict[Tensor, np.ndarray] = {root: grad}
+    owned: set[Tensor] = set()  # gradients this pass allocated: safe to add into in place
+    finished = []  # (tensor, gradient, owned) for leaves and tensors that retain their grad
+    anomaly, last_change, processed = MODES.anomaly, Tensor.last_change, 0
+    for node in reversed(order):
+        g = grads.pop(node, None)
+        if g is None:
+            continue
+        if node._hooks:
+            g = _run_hooks(node, g, owned)
+        if record:
+            processed += 1
+            _record_node(node, g, processed)
+        if node.vjp is None:
+            if node.op is not None:
+                raise RuntimeError(f"backward: reached '{node.op}' node: " + RELEASED_HELP)
+            finished.append((node, g, node in owned))
+            continue
+        if node._retains_grad:
+            finished.append((node, g, False))
+        if node._seq < last_change:  # something changed in place after this node was made
+            _check_saved_unchanged(node)
+        edges = [] if record else None
+        for parent, g_parent in zip(node.parents, node.vjp(g, **node.saved)):
+            if g_parent is None or not parent.requires_grad:
+                if record:
+                    edges.append((None, None))
+                continue
+            if g_parent.shape != parent.data.shape:
+                g_parent = unbroadcast(g_parent, parent.data.shape)
+            if anomaly:
+                check_finite(g_parent, node, "gradient it sends back")
+            _add_into(grads, owned, parent, g_parent)
+            if record:
+                edges.append((_norm(g_parent), _norm(grads[parent])))
+        if record:
+            node.edge_grad_norms = tuple(sent for sent, _ in edges)
+            node.edge_running_norms = tuple(so_far for _, so_far in edges)
+    return finished
 
 
-def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """Undo numpy broadcasting: sum ``grad`` down to ``shape``.
-
-    Broadcasting copies an input along new leading axes and along axes of size 1; the derivative
-    of a copy is the sum of the copies' gradients. The one place every op's broadcast is undone.
-    """
-    if grad.shape == shape:
-        return grad
-    extra = grad.ndim - len(shape)
-    if extra > 0:
-        grad = np.add.reduce(grad, axis=tuple(range(extra)))
-    axes = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
-    if axes:
-        grad = np.add.reduce(grad, axis=axes, keepdims=True)
-    return grad
-
-
-@contextlib.contextmanager
-def cycle_collector_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector for a stretch of graph work.
-
-    The graph holds no reference cycles (VJPs are plain functions with saved arrays), so
-    reference counting frees it; the cyclic collector would only walk every live node again and
-    again, making long unrolled graphs cost more than linear time. Paused, nothing is lost:
-    cycles made meanwhile elsewhere are collected once it runs again.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
+def _add_into(grads: dict, owned: set, parent: Tensor, g: np.ndarray) -> None:
+    """``grads[parent] += g``: the first gradient is kept as it is (it may be shared, e.g. add
+    sends one array to both parents); the second allocates the sum, which later ones add into."""
+    previous = grads.get(parent)
+    if previous is None:
+        grads[parent] = g
+    elif parent in owned:
+        previous += g  # NOTE: in place into our own sum: one allocation per tensor, not per use
+    else:
+        grads[parent] = total = previous + g
+        if type(total) is np.ndarray:  # numpy gives scalars for 0-d sums: those stay immutable
+            owned.add(parent)
 
 
 def _initial_grad(root: Tensor, grad: Any) -> np.ndarray:
@@ -100,125 +152,61 @@ def _initial_grad(root: Tensor, grad: Any) -> np.ndarray:
     return grad
 
 
-def backward(
-    root: Tensor, grad: Any = None, retain_graph: bool = False, record: bool = False
-) -> None:
-    """Accumulate ``d root / d leaf`` into ``leaf.grad`` for every leaf that requires grad.
-
-    ``grad`` is ``dL/d root`` (default 1 for a scalar). Without ``retain_graph`` each node's links
-    and saved arrays are released once used. With ``record`` each node stores ``grad_norm`` (the
-    norm of its gradient), ``edge_grad_norms`` (the norm sent to each parent), ``backward_step``
-    (1, 2, ... in the order this pass processed the nodes), ``grad_values`` (the gradient's
-    entries as floats, for a node of at most 4 entries) and ``edge_running_norms`` (the norm of
-    each parent's gradient summed so far, right after this node's contribution was added), for viz.
-    """
-    if not root.requires_grad:
-        raise RuntimeError(
-            "backward: this tensor does not require grad: nothing it was computed from has "
-            "requires_grad=True (or it was computed under no_grad()). Create the parameters "
-            "with Tensor(..., requires_grad=True)."
-        )
-    if root.released:
-        raise RuntimeError("backward: " + RELEASED_HELP)
-    with cycle_collector_paused():
-        _run_backward(root, _initial_grad(root, grad), retain_graph, record)
+def _run_hooks(node: Tensor, g: np.ndarray, owned: set) -> np.ndarray:
+    for hook in node._hooks:
+        replaced = hook(g)
+        if replaced is not None:
+            replaced = np.asarray(replaced, dtype=node.data.dtype)
+            if replaced.shape != np.shape(g):
+                raise ValueError(
+                    f"register_hook: a hook on {describe(node)} returned shape {replaced.shape}, "
+                    f"but the gradient it replaces has shape {np.shape(g)}"
+                )
+            g = replaced
+            owned.discard(node)  # the hook's array may be kept by the hook
+    return g
 
 
-def _refcounts_of_a_private_array() -> tuple[int, int]:
-    """``sys.getrefcount`` of an array that only a local name holds, and of one held by a local
-    name and one dict entry, as this interpreter counts them (measured, not assumed).
-
-    If one more reference does not show as exactly one more count (a tracer or debugger holding
-    frames, an interpreter that counts otherwise), returns (-1, -1): nothing is ever done in place.
-    """
-    alone = np.empty(1)
-    in_dict = {0: np.empty(1)}
-    held = in_dict.get(0)
-    counts = sys.getrefcount(alone), sys.getrefcount(held)
-    alias = alone  # noqa: F841  (one more reference, to check the counting)
-    if counts[1] != counts[0] + 1 or sys.getrefcount(alone) != counts[0] + 1:
-        return -1, -1
-    return counts
+def _check_saved_unchanged(node: Tensor) -> None:
+    """Refuse a node whose VJP saved values that an in-place operator changed since."""
+    saved = [v for v in node.saved.values() if isinstance(v, np.ndarray)]
+    for tensor in (node, *node.parents):
+        if (any(np.may_share_memory(tensor.data, v) for v in saved)
+                and _changed_since(tensor, node._seq)):
+            what = f"'{tensor.name}'" if tensor.name else f"of shape {tensor.shape}"
+            raise RuntimeError(
+                f"backward: the tensor {what}, saved by {describe(node)} to compute its "
+                f"gradient, was changed in place (+=, -=, *=, /= or an optimizer step) after the "
+                f"forward pass, so the gradient would be wrong. Run the forward pass again after "
+                f"the change, or write the change out of place (x = x + y)."
+            )
 
 
-# An array of our own that nothing else refers to can be added into, or kept, without a copy.
-# A view (``base`` set) or an array seen anywhere else (the user's, or one sent to two parents)
-# has more references, and is copied instead.
-LOCAL_ONLY, LOCAL_AND_DICT = _refcounts_of_a_private_array()
+def _changed_since(tensor: Tensor, seq: int) -> bool:
+    """Was ``tensor``, or the tensor it is a view of (transpose, reshape, slice), changed?"""
+    while tensor._changed_at <= seq:
+        if tensor.data.base is None or len(tensor.parents) != 1:
+            return False
+        tensor = tensor.parents[0]
+    return True
 
 
-def _run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool, record: bool) -> None:
-    grads: dict[Tensor, np.ndarray] = {root: grad}
-    anomaly = STATE.anomaly
-    processed = 0
-    for node in reversed(topological_order(root, requires_grad_only=True)):
-        g = grads.pop(node, None)
-        if g is None:
-            continue
-        if node._hooks:
-            for hook in node._hooks:
-                replaced = hook(g)
-                if replaced is not None:
-                    g = np.asarray(replaced, dtype=node.data.dtype)
-        if record:
-            processed += 1
-            _record_node(node, g, processed)
-        vjp = node.vjp
-        if vjp is None:
-            if node.op is not None:
-                raise RuntimeError(f"backward: reached '{node.op}' node: " + RELEASED_HELP)
-            # a leaf: accumulate, as PyTorch does, until zero_grad()
-            if node.grad is not None:
-                node.grad += g
-            elif (type(g) is np.ndarray and g.base is None and g.dtype == node.data.dtype
-                  and sys.getrefcount(g) == LOCAL_ONLY):
-                node.grad = g  # ours alone: kept without a copy
-            else:
-                node.grad = np.array(g, dtype=node.data.dtype)
-            continue
-        if node._retains_grad:
-            _accumulate(node, g)
-        edge_norms: list[float | None] | None = [] if record else None
-        running: list[float | None] | None = [] if record else None
-        for parent, pg in zip(node.parents, vjp(g, *node.saved)):
-            if pg is None or not parent.requires_grad:
-                if record:
-                    edge_norms.append(None)
-                    running.append(None)
-                continue
-            if pg.shape != parent.data.shape:
-                pg = unbroadcast(pg, parent.data.shape)
-            if record:
-                edge_norms.append(float(np.linalg.norm(pg)))
-            if anomaly:
-                check_finite(pg, node, "gradient it sends back")
-            previous = grads.get(parent)
-            if previous is None:
-                grads[parent] = pg
-            elif (type(previous) is np.ndarray and previous.base is None
-                  and sys.getrefcount(previous) == LOCAL_AND_DICT):
-                previous += pg  # ours alone: add in place
-            else:
-                grads[parent] = previous + pg
-            if record:
-                running.append(float(np.linalg.norm(grads[parent])))
-        if record:
-            node.edge_grad_norms = tuple(edge_norms)
-            node.edge_running_norms = tuple(running)
-        if not retain_graph:  # release: a released node keeps its op but loses vjp and links
-            node.parents = ()
-            node.vjp = None
-            node.saved = ()
+def _store_grad(node: Tensor, g: np.ndarray, owned: bool) -> None:
+    """Add into ``.grad`` (accumulating, as PyTorch does, until zero_grad()); keep the array
+    itself only when this pass allocated it, otherwise store a copy."""
+    if node.grad is not None:
+        node.grad += g
+    elif owned and g.dtype == node.data.dtype:
+        node.grad = g
+    else:
+        node.grad = np.array(g, dtype=node.data.dtype)
+
+
+def _norm(a: np.ndarray) -> float:
+    return float(np.linalg.norm(a))
 
 
 def _record_node(node: Tensor, g: np.ndarray, processed: int) -> None:
-    node.grad_norm = float(np.linalg.norm(g))
+    node.grad_norm = _norm(g)
     node.backward_step = processed
-    node.grad_values = tuple(float(v) for v in g.ravel()) if g.size <= 4 else None
-
-
-def _accumulate(node: Tensor, g: np.ndarray) -> None:
-    if node.grad is None:
-        node.grad = np.array(g, dtype=node.data.dtype)  # a copy we own
-    else:
-        node.grad += g
+    node.grad_values = tuple(float(v) for v in np.ravel(g)) if np.size(g) <= 4 else None

@@ -11,7 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from .tensor import Tensor, no_grad
+from .modes import no_grad
+from .tensor import Tensor
 
 
 class GradcheckError(AssertionError):

@@ -1,21 +1,69 @@
 """Primitive ops: each forward beside its vector-Jacobian product (VJP).
 
-Every op returns ``make_node(value, name, parents, vjp, saved)``. ``vjp(g, *saved)``, with
+Every op returns ``record_op(name, value, parents, vjp, **saved)``. ``vjp(g, **saved)``, with
 ``g = dL/d out``, returns one gradient per parent, in the op's own shapes before broadcasting (the
 engine sums them back to each parent's shape in one place, ``autograd.unbroadcast``), or ``None``
-for a parent that needs none. A VJP is a plain function and ``saved`` a tuple of what it needs
-(arrays, shapes, flags saying which parents need a gradient): no closures, so a graph node costs
-the garbage collector as few tracked objects as possible, and no reference cycles.
+for a parent that needs none. ``saved`` names what the VJP needs: arrays, shapes, and flags
+``needs_a``/``needs_b`` saying which parents need a gradient. A VJP is a plain function, not a
+closure: a graph node then costs the garbage collector as few tracked objects as possible, and
+holds no reference cycles.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import itertools
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
-from .tensor import Tensor, make_node
+from .modes import MODES, check_finite, user_line
+
+# Every tensor takes the next number when it is made, so parents always number below children:
+# sorting by it is a topological order. In-place changes take a number from the same counter.
+creation_order = itertools.count()
+NOTHING: dict = {}  # the saved values of a node that records nothing (never written to)
+
+
+def record_op(op: str, value: Any, parents: tuple[Tensor, ...], vjp: Callable[..., tuple],
+              **saved: Any) -> Tensor:
+    """Wrap an op's result as a Tensor and record it in the graph: how every primitive is made.
+
+    ``vjp(g, **saved)`` must return one gradient per parent (or None for a parent that needs
+    none), in the shapes the op saw before broadcasting. Nothing is linked when no parent
+    requires grad or recording is off (``no_grad()``). Example, a new primitive::
+
+        def softplus(x):            # out = log(1 + e^x);  dL/dx = g sigmoid(x)
+            return mg.record_op("softplus", np.logaddexp(0, x.data), (x,), softplus_vjp, x=x.data)
+
+        def softplus_vjp(g, x):
+            return (g / (1 + np.exp(-x)),)
+    """
+    out = Tensor.__new__(Tensor)
+    # numpy returns scalars, not 0-d arrays, from full reductions and ufuncs on 0-d arrays
+    out.data = value if type(value) is np.ndarray else np.asarray(value)
+    out.grad = out.name = None
+    out.scope = MODES.scope
+    out._seq = next(creation_order)
+    out.requires_grad, out.op, out.parents, out.vjp, out.saved = False, None, (), None, NOTHING
+    if MODES.grad_enabled:
+        for parent in parents:
+            if parent.requires_grad:
+                out.requires_grad, out.op, out.parents, out.vjp, out.saved = (
+                    True, op, parents, vjp, saved)
+                break
+    if MODES.anomaly:
+        out.op, out._created_at = op, user_line()
+        check_finite(out.data, out, "forward value")
+        if not out.requires_grad:
+            out.op = None
+    return out
+
+
+def plain(x: Any) -> Any:
+    """A Tensor's array, anything else as it is (for indices, conditions, constants)."""
+    return x.data if isinstance(x, Tensor) else x
+
 
 
 def lift(x: Any, like: Any = None) -> Tensor:
@@ -36,17 +84,21 @@ def _binary(name: str, fn: Any, a: Any, b: Any) -> tuple[Tensor, Tensor, np.ndar
         b = lift(b, a)
     try:
         return a, b, fn(a.data, b.data)
-    except ValueError:
-        raise ValueError(
-            f"{name}: shapes {a.shape} and {b.shape} do not broadcast together"
-        ) from None
+    except ValueError as err:
+        try:
+            np.broadcast_shapes(a.shape, b.shape)
+        except ValueError:
+            raise ValueError(
+                f"{name}: shapes {a.shape} and {b.shape} do not broadcast together"
+            ) from None
+        raise ValueError(f"{name}: {err} (shapes {a.shape} and {b.shape})") from None
 
 
 # ---- arithmetic -----------------------------------------------------------------------------
 def add(a: Any, b: Any) -> Tensor:
     """out = a + b;  dL/da = g, dL/db = g."""
     a, b, out = _binary("add", np.add, a, b)
-    return make_node(out, "add", (a, b), add_vjp)
+    return record_op("add", out, (a, b), add_vjp)
 
 
 def add_vjp(g: np.ndarray) -> tuple:
@@ -56,37 +108,39 @@ def add_vjp(g: np.ndarray) -> tuple:
 def sub(a: Any, b: Any) -> Tensor:
     """out = a - b;  dL/da = g, dL/db = -g."""
     a, b, out = _binary("sub", np.subtract, a, b)
-    return make_node(out, "sub", (a, b), sub_vjp, (b.requires_grad,))
+    return record_op("sub", out, (a, b), sub_vjp, needs_b=b.requires_grad)
 
 
-def sub_vjp(g: np.ndarray, nb: bool) -> tuple:
-    return g, -g if nb else None
+def sub_vjp(g: np.ndarray, needs_b: bool) -> tuple:
+    return g, -g if needs_b else None
 
 
 def mul(a: Any, b: Any) -> Tensor:
     """out = a * b;  dL/da = g b, dL/db = g a."""
     a, b, out = _binary("mul", np.multiply, a, b)
-    saved = (a.data, b.data, a.requires_grad, b.requires_grad)
-    return make_node(out, "mul", (a, b), mul_vjp, saved)
+    return record_op("mul", out, (a, b), mul_vjp, a=a.data, b=b.data,
+                     needs_a=a.requires_grad, needs_b=b.requires_grad)
 
 
-def mul_vjp(g: np.ndarray, a: np.ndarray, b: np.ndarray, na: bool, nb: bool) -> tuple:
-    return g * b if na else None, g * a if nb else None
+def mul_vjp(g: np.ndarray, a: np.ndarray, b: np.ndarray, needs_a: bool, needs_b: bool) -> tuple:
+    return g * b if needs_a else None, g * a if needs_b else None
 
 
 def div(a: Any, b: Any) -> Tensor:
     """out = a / b;  dL/da = g / b, dL/db = -g a / b^2 = -g out / b."""
     a, b, out = _binary("div", np.divide, a, b)
-    return make_node(out, "div", (a, b), div_vjp, (b.data, out, a.requires_grad, b.requires_grad))
+    return record_op("div", out, (a, b), div_vjp, b=b.data, out=out,
+                     needs_a=a.requires_grad, needs_b=b.requires_grad)
 
 
-def div_vjp(g: np.ndarray, b: np.ndarray, out: np.ndarray, na: bool, nb: bool) -> tuple:
-    return g / b if na else None, -g * out / b if nb else None
+def div_vjp(g: np.ndarray, b: np.ndarray, out: np.ndarray, needs_a: bool,
+            needs_b: bool) -> tuple:
+    return g / b if needs_a else None, -g * out / b if needs_b else None
 
 
 def neg(a: Tensor) -> Tensor:
     """out = -a;  dL/da = -g."""
-    return make_node(-a.data, "neg", (a,), neg_vjp)
+    return record_op("neg", -a.data, (a,), neg_vjp)
 
 
 def neg_vjp(g: np.ndarray) -> tuple:
@@ -94,23 +148,30 @@ def neg_vjp(g: np.ndarray) -> tuple:
 
 
 def power(a: Any, b: Any) -> Tensor:
-    """out = a ** b;  dL/da = g b a^(b-1), dL/db = g out log(a) (taken as 0 where a <= 0)."""
+    """out = a ** b;  dL/da = g b a^(b-1) (0 where b = 0, even at a = 0),
+    dL/db = g out log(a) (taken as 0 where a <= 0)."""
     if isinstance(a, Tensor) and isinstance(b, (int, float)):  # the common x ** p
         p = b.item() if isinstance(b, np.generic) else b  # a Python number keeps a's dtype
-        return make_node(a.data**p, "pow", (a,), power_number_vjp, (a.data, p))
+        return record_op("pow", a.data**p, (a,), power_number_vjp, a=a.data, p=p)
     a, b, out = _binary("pow", np.power, a, b)
-    saved = (a.data, b.data, out, a.requires_grad, b.requires_grad)
-    return make_node(out, "pow", (a, b), power_vjp, saved)
+    return record_op("pow", out, (a, b), power_vjp, a=a.data, b=b.data, out=out,
+                     needs_a=a.requires_grad, needs_b=b.requires_grad)
 
 
 def power_number_vjp(g: np.ndarray, a: np.ndarray, p: float) -> tuple:
+    if p == 0:  # x^0 = 1 is constant, also at x = 0 where p x^(p-1) would be 0 * inf
+        return (np.zeros_like(g),)
     return (g * p * a ** (p - 1),)
 
 
-def power_vjp(g: np.ndarray, a: np.ndarray, b: np.ndarray, out: np.ndarray, na: bool,
-              nb: bool) -> tuple:
-    ga = g * b * a ** (b - 1) if na else None
-    gb = g * out * np.log(np.where(a > 0, a, 1)) if nb else None
+def power_vjp(g: np.ndarray, a: np.ndarray, b: np.ndarray, out: np.ndarray, needs_a: bool,
+              needs_b: bool) -> tuple:
+    ga = gb = None
+    if needs_a:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ga = np.where(b == 0, 0, g * b * a ** (b - 1))
+    if needs_b:
+        gb = g * out * np.log(np.where(a > 0, a, 1))
     return ga, gb
 
 
@@ -130,24 +191,25 @@ def matmul(a: Any, b: Any) -> Tensor:
             f"matmul: shapes {a.shape} and {b.shape} do not match "
             f"(inner sizes {a.shape[-1]} and {b.shape[-2] if b.ndim > 1 else b.shape[0]})"
         ) from None
-    saved = (a.data, b.data, a.requires_grad, b.requires_grad)
-    return make_node(out, "matmul", (a, b), matmul_vjp, saved)
+    return record_op("matmul", out, (a, b), matmul_vjp, a=a.data, b=b.data,
+                     needs_a=a.requires_grad, needs_b=b.requires_grad)
 
 
-def matmul_vjp(g: np.ndarray, a: np.ndarray, b: np.ndarray, na: bool, nb: bool) -> tuple:
+def matmul_vjp(g: np.ndarray, a: np.ndarray, b: np.ndarray, needs_a: bool,
+               needs_b: bool) -> tuple:
     if a.ndim == 2 and b.ndim == 2:  # the common case, spelled out
-        return g @ b.T if na else None, a.T @ g if nb else None
+        return g @ b.T if needs_a else None, a.T @ g if needs_b else None
     if a.ndim == 1 and b.ndim == 1:
-        return g * b if na else None, g * a if nb else None
+        return g * b if needs_a else None, g * a if needs_b else None
     a2 = a[None, :] if a.ndim == 1 else a  # a 1-D side is a row (left) or a column (right)
     b2 = b[:, None] if b.ndim == 1 else b
     g2 = g[..., None, :] if a.ndim == 1 else g
     g2 = g2[..., None] if b.ndim == 1 else g2
     ga = gb = None
-    if na:
+    if needs_a:
         ga = g2 @ np.swapaxes(b2, -1, -2)
         ga = ga[..., 0, :] if a.ndim == 1 else ga
-    if nb:
+    if needs_b:
         gb = np.swapaxes(a2, -1, -2) @ g2
         gb = gb[..., 0] if b.ndim == 1 else gb
     return ga, gb
@@ -157,7 +219,7 @@ def matmul_vjp(g: np.ndarray, a: np.ndarray, b: np.ndarray, na: bool, nb: bool) 
 def exp(x: Tensor) -> Tensor:
     """out = e^x;  dL/dx = g out."""
     out = np.exp(x.data)
-    return make_node(out, "exp", (x,), exp_vjp, (out,))
+    return record_op("exp", out, (x,), exp_vjp, out=out)
 
 
 def exp_vjp(g: np.ndarray, out: np.ndarray) -> tuple:
@@ -168,7 +230,7 @@ def log(x: Tensor) -> Tensor:
     """out = ln x;  dL/dx = g / x."""
     with np.errstate(divide="ignore", invalid="ignore"):
         out = np.log(x.data)
-    return make_node(out, "log", (x,), log_vjp, (x.data,))
+    return record_op("log", out, (x,), log_vjp, x=x.data)
 
 
 def log_vjp(g: np.ndarray, x: np.ndarray) -> tuple:
@@ -179,7 +241,7 @@ def sqrt(x: Tensor) -> Tensor:
     """out = sqrt(x);  dL/dx = g / (2 out)."""
     with np.errstate(invalid="ignore"):
         out = np.sqrt(x.data)
-    return make_node(out, "sqrt", (x,), sqrt_vjp, (out,))
+    return record_op("sqrt", out, (x,), sqrt_vjp, out=out)
 
 
 def sqrt_vjp(g: np.ndarray, out: np.ndarray) -> tuple:
@@ -189,7 +251,7 @@ def sqrt_vjp(g: np.ndarray, out: np.ndarray) -> tuple:
 
 def absolute(x: Tensor) -> Tensor:
     """out = |x|;  dL/dx = g sign(x), with abs'(0) = 0."""
-    return make_node(np.abs(x.data), "abs", (x,), absolute_vjp, (x.data,))
+    return record_op("abs", np.abs(x.data), (x,), absolute_vjp, x=x.data)
 
 
 def absolute_vjp(g: np.ndarray, x: np.ndarray) -> tuple:
@@ -199,11 +261,12 @@ def absolute_vjp(g: np.ndarray, x: np.ndarray) -> tuple:
 def tanh(x: Tensor) -> Tensor:
     """out = tanh x;  dL/dx = g (1 - out^2)."""
     out = np.tanh(x.data)
-    return make_node(out, "tanh", (x,), tanh_vjp, (out,))
+    return record_op("tanh", out, (x,), tanh_vjp, out=out)
 
 
 def tanh_vjp(g: np.ndarray, out: np.ndarray) -> tuple:
-    local = np.multiply(out, out, out=np.empty_like(out))  # tanh' = 1 - tanh^2, in one array
+    # NOTE: tanh' = 1 - tanh^2 built and scaled in one array: no temporaries on long sequences
+    local = np.multiply(out, out, out=np.empty_like(out))
     np.subtract(1, local, out=local)
     local *= g
     return (local,)
@@ -212,11 +275,12 @@ def tanh_vjp(g: np.ndarray, out: np.ndarray) -> tuple:
 def sigmoid(x: Tensor) -> Tensor:
     """out = 1 / (1 + e^-x) = (1 + tanh(x/2)) / 2 (no overflow);  dL/dx = g out (1 - out)."""
     out = 0.5 + 0.5 * np.tanh(0.5 * x.data)
-    return make_node(out, "sigmoid", (x,), sigmoid_vjp, (out,))
+    return record_op("sigmoid", out, (x,), sigmoid_vjp, out=out)
 
 
 def sigmoid_vjp(g: np.ndarray, out: np.ndarray) -> tuple:
-    local = 1 - out  # sigmoid'(x) = sigmoid(x) (1 - sigmoid(x)), built and scaled in one array
+    # NOTE: sigmoid' = out (1 - out) built and scaled in one array: no temporaries
+    local = 1 - out
     local *= out
     local *= g
     return (local,)
@@ -224,7 +288,7 @@ def sigmoid_vjp(g: np.ndarray, out: np.ndarray) -> tuple:
 
 def relu(x: Tensor) -> Tensor:
     """out = max(x, 0);  dL/dx = g [x > 0], with relu'(0) = 0."""
-    return make_node(np.maximum(x.data, 0), "relu", (x,), relu_vjp, (x.data,))
+    return record_op("relu", np.maximum(x.data, 0), (x,), relu_vjp, x=x.data)
 
 
 def relu_vjp(g: np.ndarray, x: np.ndarray) -> tuple:
@@ -241,7 +305,7 @@ def clip(x: Tensor, lo: float | None = None, hi: float | None = None) -> Tensor:
         inside &= xd >= lo
     if hi is not None:
         inside &= xd <= hi
-    return make_node(np.clip(xd, lo, hi), "clip", (x,), clip_vjp, (inside,))
+    return record_op("clip", np.clip(xd, lo, hi), (x,), clip_vjp, inside=inside)
 
 
 def clip_vjp(g: np.ndarray, inside: np.ndarray) -> tuple:
@@ -253,7 +317,7 @@ def astype(x: Tensor, dtype: Any) -> Tensor:
     out = x.data.astype(dtype)
     if out.dtype.kind not in "fc":  # an int/bool result is an index or mask: no gradient
         return Tensor(out)
-    return make_node(out, "astype", (x,), astype_vjp, (x.data.dtype,))
+    return record_op("astype", out, (x,), astype_vjp, source=x.data.dtype)
 
 
 def astype_vjp(g: np.ndarray, source: np.dtype) -> tuple:
@@ -267,7 +331,7 @@ def _axes(name: str, axis: int | Sequence[int] | None, shape: tuple[int, ...]) -
         return tuple(range(ndim))
     axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
     for ax in axes:
-        if not -ndim <= ax < max(ndim, 1):
+        if not -max(ndim, 1) <= ax < max(ndim, 1):  # a 0-d array takes axis 0 or -1, as numpy
             raise ValueError(f"{name}: axis {ax} is out of range for shape {shape}")
     normalized = tuple(sorted(ax % ndim for ax in axes)) if ndim else ()
     if len(set(normalized)) != len(normalized):
@@ -289,7 +353,7 @@ def sum_(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
     """out = sum of x over ``axis``;  dL/dx = g copied along the summed axes."""
     axes, shape = _axes("sum", axis, x.shape), x.shape
     out = np.add.reduce(x.data, axis=axes, keepdims=keepdims)
-    return make_node(out, "sum", (x,), sum_vjp, (_kept_shape(shape, axes), shape))
+    return record_op("sum", out, (x,), sum_vjp, kept=_kept_shape(shape, axes), shape=shape)
 
 
 def sum_vjp(g: np.ndarray, kept: tuple, shape: tuple) -> tuple:
@@ -301,11 +365,11 @@ def mean(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
     axes, shape = _axes("mean", axis, x.shape), x.shape
     n = int(np.prod([shape[ax] for ax in axes]))
     out = np.mean(x.data, axis=axes, keepdims=keepdims)
-    return make_node(out, "mean", (x,), mean_vjp, (_kept_shape(shape, axes), shape, n))
+    return record_op("mean", out, (x,), mean_vjp, kept=_kept_shape(shape, axes), shape=shape, n=n)
 
 
 def mean_vjp(g: np.ndarray, kept: tuple, shape: tuple, n: int) -> tuple:
-    return (_spread(g, kept, shape, 1.0 / n),)
+    return (_spread(g, kept, shape, 1.0 / n if n else 0.0),)  # n = 0: x is empty, so is dL/dx
 
 
 def max_(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
@@ -315,10 +379,15 @@ def max_(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
         raise ValueError(f"max: the tensor is empty (shape {x.shape})")
     top = np.maximum.reduce(x.data, axis=axes, keepdims=True)
     out = top if keepdims else top.reshape([n for i, n in enumerate(top.shape) if i not in axes])
-    return make_node(out, "max", (x,), max_vjp, (x.data, top, axes))
+    return record_op("max", out, (x,), max_vjp, x=x.data, top=top, axes=axes)
 
 
 def max_vjp(g: np.ndarray, x: np.ndarray, top: np.ndarray, axes: tuple) -> tuple:
     winners = x == top
     ties = winners.sum(axis=axes, keepdims=True).astype(x.dtype)  # int counts would upcast g
     return (winners * (g.reshape(top.shape) / ties),)
+
+
+# NOTE: imported last, on purpose: tensor.py's class body takes its methods from this module and
+# from shape_ops, so both must be complete before it runs (minigrad/__init__ imports ops first).
+from .tensor import Tensor  # noqa: E402

@@ -1,17 +1,19 @@
 """Primitive ops that move elements around: reshape, transpose, indexing, concat, stack, where.
 
-The same contract as ``minigrad.ops``: each forward beside its VJP ``vjp(g, *saved)``.
+The same contract as ``minigrad.ops``: each forward beside its VJP ``vjp(g, **saved)``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .ops import lift
-from .tensor import Tensor, make_node
+from .ops import lift, plain, record_op
+
+if TYPE_CHECKING:
+    from .tensor import Tensor
 
 
 # ---- shapes and indexing --------------------------------------------------------------------
@@ -24,7 +26,7 @@ def reshape(x: Tensor, *shape: Any) -> Tensor:
         raise ValueError(
             f"reshape: cannot reshape {x.shape} ({x.size} elements) to {shape}"
         ) from None
-    return make_node(out, "reshape", (x,), reshape_vjp, (x.shape,))
+    return record_op("reshape", out, (x,), reshape_vjp, source=x.shape)
 
 
 def reshape_vjp(g: np.ndarray, source: tuple) -> tuple:
@@ -34,13 +36,13 @@ def reshape_vjp(g: np.ndarray, source: tuple) -> tuple:
 def transpose(x: Tensor, *axes: Any) -> Tensor:
     """out = x with axes permuted (reversed by default);  dL/dx = g with the inverse permutation."""
     if not axes:  # x.T: reverse the axes, which is its own inverse
-        return make_node(x.data.T, "transpose", (x,), transpose_vjp)
+        return record_op("transpose", x.data.T, (x,), transpose_vjp)
     perm = tuple(axes[0]) if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes
     in_range = all(-x.ndim <= ax < x.ndim for ax in perm)
     if not in_range or sorted(ax % x.ndim for ax in perm) != list(range(x.ndim)):
         raise ValueError(f"transpose: axes {perm} are not a permutation for shape {x.shape}")
     inverse = tuple(np.argsort([ax % x.ndim for ax in perm]))
-    return make_node(x.data.transpose(perm), "transpose", (x,), transpose_vjp, (inverse,))
+    return record_op("transpose", x.data.transpose(perm), (x,), transpose_vjp, inverse=inverse)
 
 
 def transpose_vjp(g: np.ndarray, inverse: tuple | None = None) -> tuple:
@@ -48,11 +50,7 @@ def transpose_vjp(g: np.ndarray, inverse: tuple | None = None) -> tuple:
 
 
 def _plain_index(index: Any) -> Any:
-    if isinstance(index, Tensor):
-        return index.data
-    if isinstance(index, tuple):
-        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
-    return index
+    return tuple(plain(i) for i in index) if isinstance(index, tuple) else plain(index)
 
 
 def _has_int_array(index: Any) -> bool:
@@ -72,8 +70,8 @@ def getitem(x: Tensor, index: Any) -> Tensor:
         out = x.data[index]
     except IndexError as err:
         raise IndexError(f"getitem: {err} (tensor shape {x.shape})") from None
-    saved = (index, x.shape, x.data.dtype, _has_int_array(index))
-    return make_node(out, "getitem", (x,), getitem_vjp, saved)
+    return record_op("getitem", out, (x,), getitem_vjp, index=index, shape=x.shape,
+                     dtype=x.data.dtype, repeats=_has_int_array(index))
 
 
 def getitem_vjp(g: np.ndarray, index: Any, shape: tuple, dtype: np.dtype, repeats: bool) -> tuple:
@@ -96,7 +94,7 @@ def concat(tensors: Sequence[Any], axis: int = 0) -> Tensor:
         shapes = [t.shape for t in tensors]
         raise ValueError(f"concat: cannot join shapes {shapes} along axis {axis}") from None
     cuts = np.cumsum([t.shape[axis] for t in tensors])[:-1]
-    return make_node(out, "concat", tensors, concat_vjp, (cuts, axis))
+    return record_op("concat", out, tensors, concat_vjp, cuts=cuts, axis=axis)
 
 
 def concat_vjp(g: np.ndarray, cuts: np.ndarray, axis: int) -> tuple:
@@ -113,7 +111,7 @@ def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:
     except ValueError:  # AxisError is a ValueError too
         shapes = [t.shape for t in tensors]
         raise ValueError(f"stack: shapes {shapes} must all be equal (axis {axis})") from None
-    return make_node(out, "stack", tensors, stack_vjp, (axis % out.ndim,))
+    return record_op("stack", out, tensors, stack_vjp, axis=axis % out.ndim)
 
 
 def stack_vjp(g: np.ndarray, axis: int) -> tuple:
@@ -122,7 +120,7 @@ def stack_vjp(g: np.ndarray, axis: int) -> tuple:
 
 def where(condition: Any, a: Any, b: Any) -> Tensor:
     """out = a where condition else b;  dL/da = g where condition, dL/db = g elsewhere."""
-    cond = np.asarray(condition.data if isinstance(condition, Tensor) else condition, dtype=bool)
+    cond = np.asarray(plain(condition), dtype=bool)
     a = lift(a, b)
     b = lift(b, a)
     try:
@@ -131,7 +129,7 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
         raise ValueError(
             f"where: shapes {cond.shape}, {a.shape} and {b.shape} do not broadcast together"
         ) from None
-    return make_node(out, "where", (a, b), where_vjp, (cond,))
+    return record_op("where", out, (a, b), where_vjp, cond=cond)
 
 
 def where_vjp(g: np.ndarray, cond: np.ndarray) -> tuple:

@@ -1,111 +1,22 @@
 """The Tensor: a numpy array plus the links of the graph that made it.
 
-A Tensor made by an op remembers the op's name, its parents, a vector-Jacobian product (``vjp``)
-and what the VJP needs (``saved``): given ``g = dL/d(this)``, ``vjp(g, *saved)`` returns
-``dL/d(parent)`` for each parent. The math lives in ``minigrad.ops``; this module only holds data,
-links, and the global modes (grad on/off, name scope, anomaly detection).
+A Tensor made by an op remembers the op's name, its parents, a vector-Jacobian product ``vjp``
+and the values the VJP needs, by name (``saved``): given ``g = dL/d(this)``,
+``vjp(g, **saved)`` returns ``dL/d(parent)`` for each parent. The math lives in ``minigrad.ops``
+and ``minigrad.shape_ops`` (each op with its formula and an example); Tensor's methods are those
+functions, so ``x.exp()`` is ``ops.exp(x)``.
 """
 
 from __future__ import annotations
 
-import contextlib
-import itertools
-import traceback
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-
-class _State:
-    """Global switches read on every op (one attribute lookup each)."""
-
-    __slots__ = ("grad_enabled", "scope", "anomaly")
-
-    def __init__(self) -> None:
-        self.grad_enabled = True
-        self.scope = ""
-        self.anomaly = False
-
-
-STATE = _State()
-# Every tensor takes the next number when it is made, so parents always number below children:
-# sorting by it is a topological order.
-_creation_order = itertools.count()
-
-
-@contextlib.contextmanager
-def no_grad() -> Iterator[None]:
-    """Record nothing inside: results are leaves without graph links."""
-    previous = STATE.grad_enabled
-    STATE.grad_enabled = False
-    try:
-        yield
-    finally:
-        STATE.grad_enabled = previous
-
-
-class scope:  # noqa: N801  (used like a function: `with mg.scope("t=3"):`)
-    """Stamp every node made inside with ``name``; nested scopes join with "/".
-
-    A small class rather than a generator: an unrolled RNN enters one scope per step.
-    """
-
-    __slots__ = ("name", "previous")
-
-    def __init__(self, name: str) -> None:
-        if not isinstance(name, str) or not name:
-            raise ValueError(f"scope: the name must be a non-empty string, got {name!r}")
-        self.name = name
-
-    def __enter__(self) -> None:
-        self.previous = STATE.scope
-        STATE.scope = f"{self.previous}/{self.name}" if self.previous else self.name
-
-    def __exit__(self, *exc_info: object) -> None:
-        STATE.scope = self.previous
-
-
-@contextlib.contextmanager
-def detect_anomaly() -> Iterator[None]:
-    """Check every forward result and every gradient for NaN/Inf and raise at the first one.
-
-    Inside this mode each node also records the line of user code that created it, so the error
-    can point at it. Outside it, nothing of this is done.
-    """
-    previous = STATE.anomaly
-    STATE.anomaly = True
-    try:
-        yield
-    finally:
-        STATE.anomaly = previous
-
-
-class AnomalyError(FloatingPointError):
-    """A NaN or Inf appeared in a forward value or in a gradient under ``detect_anomaly()``."""
-
-
-def _user_line() -> str:
-    """The innermost stack frame outside the minigrad package, as 'file:line: code'."""
-    package_dir = __file__.rsplit("/", 1)[0]
-    for frame in reversed(traceback.extract_stack()[:-1]):
-        if not frame.filename.startswith(package_dir):
-            return f"{frame.filename}:{frame.lineno}: {frame.line}"
-    return "<unknown>"
-
-
-def _describe(node: Tensor) -> str:
-    where = f" in scope '{node.scope}'" if node.scope else ""
-    created = f"\n  created at {node._created_at}" if node._created_at else ""
-    return f"op '{node.op}'{where}{created}"
-
-
-def check_finite(array: np.ndarray, node: Tensor, what: str) -> None:
-    """Anomaly mode: raise if ``array`` (a value or gradient of ``node``) has NaN/Inf."""
-    if array.dtype.kind in "fc" and not np.isfinite(array).all():
-        bad = "NaN" if np.isnan(array).any() else "Inf"
-        raise AnomalyError(f"detect_anomaly: {bad} in the {what} of {_describe(node)}")
+from . import ops, shape_ops  # complete before this module: see the end of ops.py
+from .modes import MODES
 
 
 def _to_array(data: Any, dtype: Any) -> np.ndarray:
@@ -133,17 +44,20 @@ class Tensor:
     masks) and cannot require grad. ``dtype=`` converts.
     """
 
-    # The fields every op sets live in slots; the rarely set ones (hooks, recorded norms, ...)
-    # fall back to the class defaults below until an instance sets its own.
+    # NOTE: slots for the fields every op sets; rare ones (hooks, recorded norms) fall back to
+    # the class defaults below, so a node costs no memory for what it does not use.
     __slots__ = (
         "data", "grad", "requires_grad", "name", "op", "parents", "vjp", "saved", "scope", "_seq",
         "__dict__", "__weakref__",
     )
-    grad_norm: float | None = None
+    grad_norm: float | None = None  # what backward(record=True) stores, for viz
     edge_grad_norms: tuple[float | None, ...] | None = None
     edge_running_norms: tuple[float | None, ...] | None = None
     backward_step: int | None = None
     grad_values: tuple[float, ...] | None = None
+    version = 0  # bumped by every in-place operator
+    _changed_at = -1  # the creation number taken by the latest in-place change
+    last_change = -1  # class-wide: the latest in-place change of any tensor
     _retains_grad = False
     _hooks: list | None = None
     _detached_from: weakref.ref | None = None
@@ -151,13 +65,8 @@ class Tensor:
     # ndarray op Tensor defers to Tensor's reflected operator instead of building object arrays.
     __array_ufunc__ = None
 
-    def __init__(
-        self,
-        data: Any,
-        requires_grad: bool = False,
-        name: str | None = None,
-        dtype: Any = None,
-    ) -> None:
+    def __init__(self, data: Any, requires_grad: bool = False, name: str | None = None,
+                 dtype: Any = None) -> None:
         self.data = _to_array(data, dtype)
         if requires_grad and self.data.dtype.kind not in "fc":
             raise TypeError(
@@ -166,43 +75,21 @@ class Tensor:
                 f"Pass dtype=np.float64 to convert."
             )
         if requires_grad and self.data is data:
-            # a parameter owns its values: in-place updates never reach the caller's array
-            self.data = self.data.copy()
+            self.data = self.data.copy()  # a parameter owns its values: updates stay inside
         self.requires_grad = bool(requires_grad)
-        self.name = name
-        self.grad: np.ndarray | None = None
-        self.op: str | None = None
-        self.parents: tuple[Tensor, ...] = ()
-        self.vjp: Callable[..., tuple] | None = None
-        self.saved: tuple = ()
-        self.scope = STATE.scope
-        self._seq = next(_creation_order)
+        self.name, self.grad = name, None
+        self.op, self.parents, self.vjp, self.saved = None, (), None, ops.NOTHING
+        self.scope = MODES.scope
+        self._seq = next(ops.creation_order)
 
     # ---- plain array facts --------------------------------------------------------------
-    @property
-    def shape(self) -> tuple[int, ...]:
-        return self.data.shape
-
-    @property
-    def dtype(self) -> np.dtype:
-        return self.data.dtype
-
-    @property
-    def ndim(self) -> int:
-        return self.data.ndim
-
-    @property
-    def size(self) -> int:
-        return self.data.size
-
-    @property
-    def is_leaf(self) -> bool:
-        return self.op is None
-
-    @property
-    def released(self) -> bool:
-        """True once a backward() without retain_graph has freed this node's links."""
-        return self.op is not None and self.vjp is None
+    shape = property(lambda self: self.data.shape, doc="The array's shape, as numpy's.")
+    dtype = property(lambda self: self.data.dtype, doc="The array's dtype, as numpy's.")
+    ndim = property(lambda self: self.data.ndim, doc="The number of axes.")
+    size = property(lambda self: self.data.size, doc="The number of entries.")
+    is_leaf = property(lambda self: self.op is None, doc="True when no op made this tensor.")
+    released = property(lambda self: self.op is not None and self.vjp is None,
+                        doc="True once a backward() without retain_graph freed the links.")
 
     @property
     def detached_from(self) -> Tensor | None:
@@ -210,11 +97,13 @@ class Tensor:
         return None if self._detached_from is None else self._detached_from()
 
     def item(self) -> float:
+        """The one entry as a Python number: ``Tensor([2.0]).item()`` is ``2.0``."""
         if self.data.size != 1:
             raise ValueError(f"item: only a one-element tensor has an item; shape is {self.shape}")
         return self.data.item()
 
     def numpy(self) -> np.ndarray:
+        """The underlying array (shared, not copied): ``Tensor([1.0]).numpy()``."""
         return self.data
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
@@ -225,33 +114,85 @@ class Tensor:
     def __len__(self) -> int:
         return len(self.data)
 
+    def __bool__(self) -> bool:
+        if self.data.size != 1:
+            raise ValueError(f"bool: the truth of a tensor of shape {self.shape} is ambiguous "
+                             f"(only a one-element tensor has one); use .any() or .all() on .data")
+        return bool(self.data)
+
     def __repr__(self) -> str:
         body = np.array2string(self.data, precision=4, threshold=20, edgeitems=2)
-        extras = []
-        if self.name:
-            extras.append(f"name={self.name!r}")
+        extras = [f"name={self.name!r}"] if self.name else []
         if self.dtype != np.float64:
             extras.append(f"dtype={self.dtype}")
         if self.op is not None:
             extras.append(f"op={self.op!r}")
         elif self.requires_grad:
             extras.append("requires_grad=True")
-        tail = ", ".join(extras)
-        return f"Tensor({body}{', ' + tail if tail else ''})"
+        return f"Tensor({', '.join([body, *extras])})"
 
     # Tensors are graph nodes: hashable by identity, so they can key dicts and sets.
     __hash__ = object.__hash__
 
+    # ---- arithmetic: the functions of minigrad.ops, whose docstrings give the formulas -----
+    __add__, __sub__, __mul__, __truediv__ = ops.add, ops.sub, ops.mul, ops.div
+    __pow__, __matmul__, __neg__, __abs__ = ops.power, ops.matmul, ops.neg, ops.absolute
+    __getitem__ = shape_ops.getitem
+    def __radd__(self, other: Any) -> Tensor: return ops.add(other, self)
+    def __rsub__(self, other: Any) -> Tensor: return ops.sub(other, self)
+    def __rmul__(self, other: Any) -> Tensor: return ops.mul(other, self)
+    def __rtruediv__(self, other: Any) -> Tensor: return ops.div(other, self)
+    def __rpow__(self, other: Any) -> Tensor: return ops.power(other, self)
+    def __rmatmul__(self, other: Any) -> Tensor: return ops.matmul(other, self)
+
+    # ---- comparisons: plain boolean arrays, no gradient --------------------------------
+    def __lt__(self, other: Any) -> np.ndarray: return self.data < _plain(other)
+    def __le__(self, other: Any) -> np.ndarray: return self.data <= _plain(other)
+    def __gt__(self, other: Any) -> np.ndarray: return self.data > _plain(other)
+    def __ge__(self, other: Any) -> np.ndarray: return self.data >= _plain(other)
+    def __eq__(self, other: Any) -> np.ndarray: return self.data == _plain(other)  # type: ignore
+    def __ne__(self, other: Any) -> np.ndarray: return self.data != _plain(other)  # type: ignore
+
+    # ---- in-place updates: only where no graph can see them -----------------------------
+    def __iadd__(self, other: Any) -> Tensor: return self._update("+", np.add, other)
+    def __isub__(self, other: Any) -> Tensor: return self._update("-", np.subtract, other)
+    def __imul__(self, other: Any) -> Tensor: return self._update("*", np.multiply, other)
+    def __itruediv__(self, other: Any) -> Tensor: return self._update("/", np.divide, other)
+
+    def _update(self, symbol: str, ufunc: Any, other: Any) -> Tensor:
+        if self.requires_grad and MODES.grad_enabled:
+            raise RuntimeError(
+                f"x {symbol}= ...: an in-place change of a tensor that requires grad would "
+                f"corrupt the graph that uses it. Write `x = x {symbol} y` to make a new node, or "
+                f"update the values under `with mg.no_grad():` (as the optimizers do)."
+            )
+        ufunc(self.data, _plain(other), out=self.data)
+        self.bump_version()
+        return self
+
+    def bump_version(self) -> None:
+        """Mark ``.data`` as changed in place, so that backward refuses graphs that saved it."""
+        self.version += 1
+        # NOTE: the stamp comes from the creation counter: backward compares it with a node's
+        # own number, so recording a node costs nothing extra for this check.
+        self._changed_at = Tensor.last_change = next(ops.creation_order)
+
+    # ---- math: each method is the op itself (its docstring has the formula and an example) --
+    exp, log, sqrt, abs, clip = ops.exp, ops.log, ops.sqrt, ops.absolute, ops.clip
+    tanh, sigmoid, relu, astype = ops.tanh, ops.sigmoid, ops.relu, ops.astype
+    sum, mean, max = ops.sum_, ops.mean, ops.max_
+    reshape, transpose = shape_ops.reshape, shape_ops.transpose
+    T = property(shape_ops.transpose, doc="The axes reversed: ``W.T`` for a matrix ``W``.")
+
     # ---- graph utilities ----------------------------------------------------------------
     def detach(self) -> Tensor:
-        """A leaf sharing this tensor's data, cut from the graph; remembers its source weakly."""
-        out = Tensor(self.data)
-        out.name = self.name
+        """A leaf sharing this tensor's data, cut from the graph: ``h = h.detach()``."""
+        out = Tensor(self.data, name=self.name)
         out._detached_from = weakref.ref(self)
         return out
 
     def retain_grad(self) -> Tensor:
-        """Keep ``.grad`` on this intermediate tensor after ``backward()`` (leaves always do)."""
+        """Keep ``.grad`` on this intermediate tensor after ``backward()``: ``h.retain_grad()``."""
         if not self.requires_grad:
             raise RuntimeError("retain_grad: this tensor does not require grad, so it gets none")
         self._retains_grad = True
@@ -260,8 +201,8 @@ class Tensor:
     def register_hook(self, fn: Callable[[np.ndarray], np.ndarray | None]) -> Callable[[], None]:
         """Call ``fn(grad)`` when this tensor's gradient is complete during ``backward()``.
 
-        If ``fn`` returns an array, it replaces the gradient. Returns a function that removes
-        the hook.
+        If ``fn`` returns an array, it replaces the gradient (same shape). Returns a function
+        that removes the hook: ``remove = h.register_hook(print)``.
         """
         if not self.requires_grad:
             raise RuntimeError("register_hook: this tensor does not require grad; no hook can run")
@@ -271,17 +212,12 @@ class Tensor:
         return lambda: self._hooks.remove(fn) if fn in self._hooks else None
 
     def zero_grad(self) -> None:
+        """Forget the accumulated gradient: ``W.zero_grad()`` sets ``W.grad = None``."""
         self.grad = None
 
-    def astype(self, dtype: Any) -> Tensor:
-        from .ops import astype
-
-        return astype(self, dtype)
-
-    def backward(
-        self, grad: Any = None, retain_graph: bool = False, record: bool = False
-    ) -> None:
-        """Reverse mode: accumulate ``d self / d leaf`` into every leaf's ``.grad``.
+    def backward(self, grad: Any = None, retain_graph: bool = False,
+                 record: bool = False) -> None:
+        """Reverse mode: add ``d self / d leaf`` into every leaf's ``.grad``: ``loss.backward()``.
 
         See ``minigrad.autograd.backward``.
         """
@@ -290,38 +226,5 @@ class Tensor:
         backward(self, grad, retain_graph=retain_graph, record=record)
 
 
-def make_node(
-    data: np.ndarray,
-    op: str,
-    parents: tuple[Tensor, ...],
-    vjp: Callable[..., tuple],
-    saved: tuple = (),
-) -> Tensor:
-    """Wrap an op's result; link it to its parents when a gradient can flow through it.
-
-    ``vjp(g, *saved)`` gives the gradient for each parent (see ``minigrad.ops``).
-    """
-    out = Tensor.__new__(Tensor)
-    # numpy returns scalars, not 0-d arrays, from full reductions and ufuncs on 0-d arrays
-    out.data = data if type(data) is np.ndarray else np.asarray(data)
-    out.grad = None
-    out.name = None
-    out.scope = STATE.scope
-    out._seq = next(_creation_order)
-    if STATE.grad_enabled:
-        for parent in parents:
-            if parent.requires_grad:
-                out.requires_grad = True
-                out.op, out.parents, out.vjp, out.saved = op, parents, vjp, saved
-                break
-        else:
-            out.requires_grad, out.op, out.parents, out.vjp, out.saved = False, None, (), None, ()
-    else:
-        out.requires_grad, out.op, out.parents, out.vjp, out.saved = False, None, (), None, ()
-    if STATE.anomaly:
-        out.op = op
-        out._created_at = _user_line()
-        check_finite(data, out, "forward value")
-        if not out.requires_grad:
-            out.op = None
-    return out
+def _plain(x: Any) -> Any:
+    return x.data if isinstance(x, Tensor) else x

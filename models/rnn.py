@@ -18,7 +18,7 @@ import numpy as np
 
 import minigrad as mg
 from minigrad import functional as F
-from minigrad.autograd import cycle_collector_paused
+from minigrad.graph import cycle_collector_paused
 from minigrad.ops import lift
 
 HIDDEN_ACTIVATIONS = ("tanh", "sigmoid", "relu", "identity")

@@ -1,0 +1,110 @@
+"""The switches every op reads: grad recording on/off, the name scope, anomaly detection.
+
+Each thread has its own (as in PyTorch): ``no_grad()`` in one thread never changes what another
+records, and a new thread starts with grad enabled, no scope and anomaly detection off.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import traceback
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from .tensor import Tensor
+
+
+class _Modes(threading.local):
+    """One set of switches per thread: ``__init__`` runs again in each thread that reads it."""
+
+    def __init__(self) -> None:
+        self.grad_enabled = True
+        self.scope = ""
+        self.anomaly = False
+
+
+MODES = _Modes()
+
+
+@contextlib.contextmanager
+def no_grad() -> Iterator[None]:
+    """Record nothing inside: ``with mg.no_grad(): y = x * 2`` makes ``y`` a leaf."""
+    previous = MODES.grad_enabled
+    MODES.grad_enabled = False
+    try:
+        yield
+    finally:
+        MODES.grad_enabled = previous
+
+
+class scope:  # noqa: N801  (used like a function: `with mg.scope("t=3"):`)
+    """Stamp every node made inside with ``name``; nested scopes join with "/".
+
+    ``with mg.scope("t=3"): h = (x @ W).tanh()`` gives ``h.scope == "t=3"``. A small class rather
+    than a generator because an unrolled RNN enters one scope per step; it keeps a stack of the
+    scopes it replaced, so one object can be entered again while it is open.
+    """
+
+    __slots__ = ("name", "_outer")
+
+    def __init__(self, name: str) -> None:
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"scope: the name must be a non-empty string, got {name!r}")
+        self.name = name
+        self._outer: list[str] = []
+
+    def __enter__(self) -> None:
+        outer = MODES.scope
+        self._outer.append(outer)
+        MODES.scope = f"{outer}/{self.name}" if outer else self.name
+
+    def __exit__(self, *exc_info: object) -> None:
+        MODES.scope = self._outer.pop()
+
+
+@contextlib.contextmanager
+def detect_anomaly() -> Iterator[None]:
+    """Check every forward value and gradient for NaN/Inf and raise at the first one.
+
+    Inside this mode each node also records the line of user code that created it, so the
+    error can point at it. Outside it, none of this costs anything.
+    """
+    previous = MODES.anomaly
+    MODES.anomaly = True
+    try:
+        yield
+    finally:
+        MODES.anomaly = previous
+
+
+class AnomalyError(FloatingPointError):
+    """A NaN or Inf appeared in a forward value or in a gradient under ``detect_anomaly()``."""
+
+
+def user_line() -> str:
+    """The innermost stack frame outside the minigrad package, as 'file:line: code'."""
+    package_dir = __file__.rsplit("/", 1)[0]
+    for frame in reversed(traceback.extract_stack()[:-1]):
+        if not frame.filename.startswith(package_dir):
+            return f"{frame.filename}:{frame.lineno}: {frame.line}"
+    return "<unknown>"
+
+
+def describe(node: Tensor) -> str:
+    """"op 'tanh' in scope 't=3'" plus where it was made (or "leaf 'W'"), for error messages."""
+    if node.op is None:
+        return f"leaf '{node.name}'" if node.name else f"a leaf of shape {node.shape}"
+    where = f" in scope '{node.scope}'" if node.scope else ""
+    created = f"\n  created at {node._created_at}" if node._created_at else ""
+    return f"op '{node.op}'{where}{created}"
+
+
+def check_finite(array: np.ndarray, node: Tensor, what: str) -> None:
+    """Anomaly mode: raise if ``array`` (a value or gradient of ``node``) has NaN/Inf."""
+    if array.dtype.kind in "fc" and not np.isfinite(array).all():
+        bad = "NaN" if np.isnan(array).any() else "Inf"
+        raise AnomalyError(f"detect_anomaly: {bad} in the {what} of {describe(node)}")
