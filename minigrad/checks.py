@@ -11,7 +11,6 @@ from typing import Any
 
 import numpy as np
 
-from .modes import no_grad
 from .tensor import Tensor
 
 
@@ -41,23 +40,37 @@ def _backward_rows(out: Tensor, inputs: Sequence[Tensor]) -> list[np.ndarray]:
 def _numeric_rows(
     fn: Callable[..., Tensor], inputs: Sequence[Tensor], wrt: Sequence[int], eps: float
 ) -> list[np.ndarray]:
+    # Recording stays on, so that fn may call register_hook or retain_grad; nothing is kept.
     rows = []
-    with no_grad():
-        for j in wrt:
-            flat = inputs[j].data.reshape(-1)  # a view: perturbing it perturbs the input
-            row = None
-            for k in range(flat.size):
-                saved = flat[k]
-                flat[k] = saved + eps
-                plus = np.array(fn(*inputs).data, dtype=np.float64).ravel()
-                flat[k] = saved - eps
-                minus = np.array(fn(*inputs).data, dtype=np.float64).ravel()
-                flat[k] = saved
-                if row is None:
-                    row = np.zeros((plus.size, flat.size))
-                row[:, k] = (plus - minus) / (2 * eps)
-            rows.append(row if row is not None else np.zeros((0, 0)))
+    for j in wrt:
+        flat = inputs[j].data.reshape(-1)  # a view: perturbing it perturbs the input
+        row = None
+        for k in range(flat.size):
+            saved = flat[k]
+            flat[k] = saved + eps
+            plus = np.array(fn(*inputs).data, dtype=np.float64).ravel()
+            flat[k] = saved - eps
+            minus = np.array(fn(*inputs).data, dtype=np.float64).ravel()
+            flat[k] = saved
+            if row is None:
+                row = np.zeros((plus.size, flat.size))
+            row[:, k] = (plus - minus) / (2 * eps)
+        rows.append(row if row is not None else np.zeros((0, 0)))
     return rows
+
+
+def _refuse_non_finite(kind: str, rows: list[np.ndarray], inputs: list[Tensor],
+                       wrt: Sequence[int]) -> None:
+    """A NaN or Inf in either Jacobian is a failure, never a pass."""
+    for j, row in zip(wrt, rows):
+        bad = ~np.isfinite(row)
+        if bad.any():
+            out_i, in_k = np.unravel_index(int(np.argmax(bad)), row.shape)
+            index = tuple(int(i) for i in np.unravel_index(in_k, inputs[j].shape))
+            raise GradcheckError(
+                f"gradcheck: the {kind} gradient of input {j} at index {index} (output element "
+                f"{int(out_i)}) is {row[out_i, in_k]}: not a finite number"
+            )
 
 
 def _float64_copy(x: Any) -> np.ndarray:
@@ -77,7 +90,7 @@ def gradcheck(
 
     ``fn(*inputs)`` returns a Tensor (any shape: every output element is checked). Float inputs
     are copied to float64; int and bool inputs (indices, targets, masks) are copied as they are.
-    Passes when ``|analytic - numeric| <= atol + rtol |numeric|`` everywhere;
+    Passes when ``|analytic - numeric| <= atol + rtol |numeric|`` everywhere and both are finite;
     otherwise raises GradcheckError naming the input, the index, and both values of the worst
     entry. Returns True.
     """
@@ -94,7 +107,9 @@ def gradcheck(
     if not isinstance(out, Tensor):
         raise TypeError(f"gradcheck: fn must return a Tensor, got {type(out).__name__}")
     analytic = _backward_rows(out, [copies[j] for j in wrt])
+    _refuse_non_finite("analytic", analytic, copies, wrt)
     numeric = _numeric_rows(fn, copies, wrt, eps)
+    _refuse_non_finite("numeric", numeric, copies, wrt)
     worst = None
     for j, a, n in zip(wrt, analytic, numeric):
         excess = np.abs(a - n) - (atol + rtol * np.abs(n))

@@ -42,6 +42,7 @@ class SGD(Optimizer):
                 v += g
                 g = v
             p.data -= self.lr * g
+            p.bump_version()  # graphs that saved the old values refuse to backward
 
 
 class Adam(Optimizer):
@@ -70,6 +71,7 @@ class Adam(Optimizer):
             v *= b2
             v += (1 - b2) * g * g
             p.data -= self.lr * (m / correction1) / (np.sqrt(v / correction2) + self.eps)
+            p.bump_version()
 
 
 def clip_grad_norm(params: Iterable[Tensor], max_norm: float) -> float:

@@ -75,3 +75,19 @@ def test_backward_twice_with_retain_graph_doubles_every_gradient(program, seed):
     for x, g in zip(inputs, once):
         if g is not None:
             np.testing.assert_allclose(x.grad, 2 * g, rtol=1e-12, atol=1e-12)
+
+
+@settings(deadline=None, max_examples=40)
+@given(program=programs, seed=st.integers(0, 2**16))
+def test_fast_backward_equals_the_reference_chain_rule(program, seed):
+    rng = np.random.default_rng(seed)
+    values = rng.uniform(-1, 1, (3, *SHAPE))
+    fast = [mg.Tensor(v, requires_grad=True) for v in values]
+    slow = [mg.Tensor(v, requires_grad=True) for v in values]
+    run(program, fast).backward()
+    mg.reference_backward(run(program, slow))
+    for a, b in zip(fast, slow):
+        assert (a.grad is None) == (b.grad is None)
+        if b.grad is not None:
+            error = np.linalg.norm(a.grad - b.grad) / max(np.linalg.norm(b.grad), 1e-300)
+            assert error <= 1e-12
