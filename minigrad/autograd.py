@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from .graph import cycle_collector_paused, topological_order, unbroadcast
-from .modes import MODES, check_finite, describe
+from .modes import PER_THREAD, check_finite, describe
 from .ops import NOTHING
 from .tensor import Tensor
 
@@ -83,7 +83,7 @@ def _run_backward(order: list[Tensor], root: Tensor, grad: np.ndarray,
     grads: dict[Tensor, np.ndarray] = {root: grad}
     owned: set[Tensor] = set()  # gradients this pass allocated: safe to add into in place
     finished = []  # (tensor, gradient, owned) for leaves and tensors that retain their grad
-    anomaly, last_change, processed = MODES.anomaly, Tensor.last_change, 0
+    anomaly, last_change, processed = PER_THREAD.modes.anomaly, Tensor.last_change, 0
     for node in reversed(order):
         g = grads.pop(node, None)
         if g is None:
@@ -112,27 +112,21 @@ def _run_backward(order: list[Tensor], root: Tensor, grad: np.ndarray,
                 g_parent = unbroadcast(g_parent, parent.data.shape)
             if anomaly:
                 check_finite(g_parent, node, "gradient it sends back")
-            _add_into(grads, owned, parent, g_parent)
+            previous = grads.get(parent)  # add g_parent into the parent's gradient:
+            if previous is None:
+                grads[parent] = g_parent  # kept as it is: it may be shared (add sends g twice)
+            elif parent in owned:
+                previous += g_parent  # NOTE: in place into our own sum: one array per tensor
+            else:
+                grads[parent] = previous = previous + g_parent
+                if type(previous) is np.ndarray:  # 0-d sums are numpy scalars: immutable
+                    owned.add(parent)
             if record:
                 edges.append((_norm(g_parent), _norm(grads[parent])))
         if record:
             node.edge_grad_norms = tuple(sent for sent, _ in edges)
             node.edge_running_norms = tuple(so_far for _, so_far in edges)
     return finished
-
-
-def _add_into(grads: dict, owned: set, parent: Tensor, g: np.ndarray) -> None:
-    """``grads[parent] += g``: the first gradient is kept as it is (it may be shared, e.g. add
-    sends one array to both parents); the second allocates the sum, which later ones add into."""
-    previous = grads.get(parent)
-    if previous is None:
-        grads[parent] = g
-    elif parent in owned:
-        previous += g  # NOTE: in place into our own sum: one allocation per tensor, not per use
-    else:
-        grads[parent] = total = previous + g
-        if type(total) is np.ndarray:  # numpy gives scalars for 0-d sums: those stay immutable
-            owned.add(parent)
 
 
 def _initial_grad(root: Tensor, grad: Any) -> np.ndarray:

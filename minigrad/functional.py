@@ -29,7 +29,7 @@ def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
     """
     x = lift(x)
     out = _log_softmax(x.data, axis)
-    return record_op("log_softmax", out, (x,), log_softmax_vjp, out=out, axis=axis)
+    return record_op("log_softmax", out, (x,), log_softmax_vjp, {"out": out, "axis": axis})
 
 
 def log_softmax_vjp(g: np.ndarray, out: np.ndarray, axis: int) -> tuple:
@@ -47,7 +47,7 @@ def softmax(x: Tensor, axis: int = -1) -> Tensor:
     x = lift(x)
     e = np.exp(x.data - np.maximum.reduce(x.data, axis=axis, keepdims=True))
     out = e / np.add.reduce(e, axis=axis, keepdims=True)
-    return record_op("softmax", out, (x,), softmax_vjp, out=out, axis=axis)
+    return record_op("softmax", out, (x,), softmax_vjp, {"out": out, "axis": axis})
 
 
 def softmax_vjp(g: np.ndarray, out: np.ndarray, axis: int) -> tuple:
@@ -98,8 +98,8 @@ def cross_entropy(logits: Tensor, targets: Any, reduction: str = "mean") -> Tens
     out = losses if reduction == "none" else np.add.reduce(losses)
     if reduction == "mean":
         out = out / max(len(y), 1)
-    return record_op("cross_entropy", out, (logits,), cross_entropy_vjp, log_p=log_p, rows=rows,
-                     y=y, reduction=reduction)
+    saved = {"log_p": log_p, "rows": rows, "y": y, "reduction": reduction}
+    return record_op("cross_entropy", out, (logits,), cross_entropy_vjp, saved)
 
 
 def cross_entropy_vjp(g: np.ndarray, log_p: np.ndarray, rows: np.ndarray, y: np.ndarray,

@@ -18,27 +18,36 @@ if TYPE_CHECKING:
     from .tensor import Tensor
 
 
-class _Modes(threading.local):
-    """One set of switches per thread: ``__init__`` runs again in each thread that reads it."""
+class Modes:
+    """The switches of one thread."""
+
+    __slots__ = ("grad_enabled", "scope", "anomaly")
 
     def __init__(self) -> None:
-        self.grad_enabled = True
-        self.scope = ""
-        self.anomaly = False
+        self.grad_enabled, self.scope, self.anomaly = True, "", False
 
 
-MODES = _Modes()
+class _PerThread(threading.local):
+    """``__init__`` runs again in each thread that reads it: each thread gets fresh Modes."""
+
+    def __init__(self) -> None:
+        self.modes = Modes()
+
+
+# NOTE: every op reads ``PER_THREAD.modes`` once, then plain slots: a per-thread lookup costs
+# about three times a slot read, so each op pays for one, not three.
+PER_THREAD = _PerThread()
 
 
 @contextlib.contextmanager
 def no_grad() -> Iterator[None]:
     """Record nothing inside: ``with mg.no_grad(): y = x * 2`` makes ``y`` a leaf."""
-    previous = MODES.grad_enabled
-    MODES.grad_enabled = False
+    modes = PER_THREAD.modes
+    previous, modes.grad_enabled = modes.grad_enabled, False
     try:
         yield
     finally:
-        MODES.grad_enabled = previous
+        modes.grad_enabled = previous
 
 
 class scope:  # noqa: N801  (used like a function: `with mg.scope("t=3"):`)
@@ -58,12 +67,12 @@ class scope:  # noqa: N801  (used like a function: `with mg.scope("t=3"):`)
         self._outer: list[str] = []
 
     def __enter__(self) -> None:
-        outer = MODES.scope
-        self._outer.append(outer)
-        MODES.scope = f"{outer}/{self.name}" if outer else self.name
+        modes = PER_THREAD.modes
+        self._outer.append(modes.scope)
+        modes.scope = f"{modes.scope}/{self.name}" if modes.scope else self.name
 
     def __exit__(self, *exc_info: object) -> None:
-        MODES.scope = self._outer.pop()
+        PER_THREAD.modes.scope = self._outer.pop()
 
 
 @contextlib.contextmanager
@@ -73,12 +82,12 @@ def detect_anomaly() -> Iterator[None]:
     Inside this mode each node also records the line of user code that created it, so the
     error can point at it. Outside it, none of this costs anything.
     """
-    previous = MODES.anomaly
-    MODES.anomaly = True
+    modes = PER_THREAD.modes
+    previous, modes.anomaly = modes.anomaly, True
     try:
         yield
     finally:
-        MODES.anomaly = previous
+        modes.anomaly = previous
 
 
 class AnomalyError(FloatingPointError):

@@ -1,12 +1,12 @@
 """Primitive ops: each forward beside its vector-Jacobian product (VJP).
 
-Every op returns ``record_op(name, value, parents, vjp, **saved)``. ``vjp(g, **saved)``, with
+Every op returns ``record_op(name, value, parents, vjp, saved)``. ``vjp(g, **saved)``, with
 ``g = dL/d out``, returns one gradient per parent, in the op's own shapes before broadcasting (the
 engine sums them back to each parent's shape in one place, ``autograd.unbroadcast``), or ``None``
 for a parent that needs none. ``saved`` names what the VJP needs: arrays, shapes, and flags
-``needs_a``/``needs_b`` saying which parents need a gradient. A VJP is a plain function, not a
-closure: a graph node then costs the garbage collector as few tracked objects as possible, and
-holds no reference cycles.
+``needs_a``/``needs_b`` saying which parents need a gradient, in a dict whose keys are the
+VJP's parameter names. A VJP is a plain function, not a closure: a graph node then costs the
+garbage collector as few tracked objects as possible, and holds no reference cycles.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from .modes import MODES, check_finite, user_line
+from .modes import PER_THREAD, check_finite, user_line
 
 # Every tensor takes the next number when it is made, so parents always number below children:
 # sorting by it is a topological order. In-place changes take a number from the same counter.
@@ -26,33 +26,36 @@ NOTHING: dict = {}  # the saved values of a node that records nothing (never wri
 
 
 def record_op(op: str, value: Any, parents: tuple[Tensor, ...], vjp: Callable[..., tuple],
-              **saved: Any) -> Tensor:
+              saved: dict = NOTHING) -> Tensor:
     """Wrap an op's result as a Tensor and record it in the graph: how every primitive is made.
 
     ``vjp(g, **saved)`` must return one gradient per parent (or None for a parent that needs
     none), in the shapes the op saw before broadcasting. Nothing is linked when no parent
     requires grad or recording is off (``no_grad()``). Example, a new primitive::
 
-        def softplus(x):            # out = log(1 + e^x);  dL/dx = g sigmoid(x)
-            return mg.record_op("softplus", np.logaddexp(0, x.data), (x,), softplus_vjp, x=x.data)
+        def softplus(x):  # out = log(1 + e^x);  dL/dx = g sigmoid(x)
+            out = np.logaddexp(0, x.data)
+            return mg.record_op("softplus", out, (x,), softplus_vjp, {"x": x.data})
 
         def softplus_vjp(g, x):
             return (g / (1 + np.exp(-x)),)
     """
+    # NOTE: saved is a dict literal, not **keywords: packing keywords costs more than the op.
+    modes = PER_THREAD.modes
     out = Tensor.__new__(Tensor)
     # numpy returns scalars, not 0-d arrays, from full reductions and ufuncs on 0-d arrays
     out.data = value if type(value) is np.ndarray else np.asarray(value)
     out.grad = out.name = None
-    out.scope = MODES.scope
+    out.scope = modes.scope
     out._seq = next(creation_order)
     out.requires_grad, out.op, out.parents, out.vjp, out.saved = False, None, (), None, NOTHING
-    if MODES.grad_enabled:
-        for parent in parents:
+    if modes.grad_enabled:
+        for parent in parents:  # NOTE: a plain loop: any() or a helper costs more than the op
             if parent.requires_grad:
-                out.requires_grad, out.op, out.parents, out.vjp, out.saved = (
-                    True, op, parents, vjp, saved)
+                out.requires_grad, out.op, out.parents, out.vjp = True, op, parents, vjp
+                out.saved = saved
                 break
-    if MODES.anomaly:
+    if modes.anomaly:
         out.op, out._created_at = op, user_line()
         check_finite(out.data, out, "forward value")
         if not out.requires_grad:
@@ -63,7 +66,6 @@ def record_op(op: str, value: Any, parents: tuple[Tensor, ...], vjp: Callable[..
 def plain(x: Any) -> Any:
     """A Tensor's array, anything else as it is (for indices, conditions, constants)."""
     return x.data if isinstance(x, Tensor) else x
-
 
 
 def lift(x: Any, like: Any = None) -> Tensor:
@@ -108,7 +110,7 @@ def add_vjp(g: np.ndarray) -> tuple:
 def sub(a: Any, b: Any) -> Tensor:
     """out = a - b;  dL/da = g, dL/db = -g."""
     a, b, out = _binary("sub", np.subtract, a, b)
-    return record_op("sub", out, (a, b), sub_vjp, needs_b=b.requires_grad)
+    return record_op("sub", out, (a, b), sub_vjp, {"needs_b": b.requires_grad})
 
 
 def sub_vjp(g: np.ndarray, needs_b: bool) -> tuple:
@@ -118,8 +120,8 @@ def sub_vjp(g: np.ndarray, needs_b: bool) -> tuple:
 def mul(a: Any, b: Any) -> Tensor:
     """out = a * b;  dL/da = g b, dL/db = g a."""
     a, b, out = _binary("mul", np.multiply, a, b)
-    return record_op("mul", out, (a, b), mul_vjp, a=a.data, b=b.data,
-                     needs_a=a.requires_grad, needs_b=b.requires_grad)
+    saved = {"a": a.data, "b": b.data, "needs_a": a.requires_grad, "needs_b": b.requires_grad}
+    return record_op("mul", out, (a, b), mul_vjp, saved)
 
 
 def mul_vjp(g: np.ndarray, a: np.ndarray, b: np.ndarray, needs_a: bool, needs_b: bool) -> tuple:
@@ -129,8 +131,8 @@ def mul_vjp(g: np.ndarray, a: np.ndarray, b: np.ndarray, needs_a: bool, needs_b:
 def div(a: Any, b: Any) -> Tensor:
     """out = a / b;  dL/da = g / b, dL/db = -g a / b^2 = -g out / b."""
     a, b, out = _binary("div", np.divide, a, b)
-    return record_op("div", out, (a, b), div_vjp, b=b.data, out=out,
-                     needs_a=a.requires_grad, needs_b=b.requires_grad)
+    saved = {"b": b.data, "out": out, "needs_a": a.requires_grad, "needs_b": b.requires_grad}
+    return record_op("div", out, (a, b), div_vjp, saved)
 
 
 def div_vjp(g: np.ndarray, b: np.ndarray, out: np.ndarray, needs_a: bool,
@@ -152,10 +154,16 @@ def power(a: Any, b: Any) -> Tensor:
     dL/db = g out log(a) (taken as 0 where a <= 0)."""
     if isinstance(a, Tensor) and isinstance(b, (int, float)):  # the common x ** p
         p = b.item() if isinstance(b, np.generic) else b  # a Python number keeps a's dtype
-        return record_op("pow", a.data**p, (a,), power_number_vjp, a=a.data, p=p)
+        return record_op("pow", a.data**p, (a,), power_number_vjp, {"a": a.data, "p": p})
     a, b, out = _binary("pow", np.power, a, b)
-    return record_op("pow", out, (a, b), power_vjp, a=a.data, b=b.data, out=out,
-                     needs_a=a.requires_grad, needs_b=b.requires_grad)
+    saved = {
+        "a": a.data,
+        "b": b.data,
+        "out": out,
+        "needs_a": a.requires_grad,
+        "needs_b": b.requires_grad,
+    }
+    return record_op("pow", out, (a, b), power_vjp, saved)
 
 
 def power_number_vjp(g: np.ndarray, a: np.ndarray, p: float) -> tuple:
@@ -191,8 +199,8 @@ def matmul(a: Any, b: Any) -> Tensor:
             f"matmul: shapes {a.shape} and {b.shape} do not match "
             f"(inner sizes {a.shape[-1]} and {b.shape[-2] if b.ndim > 1 else b.shape[0]})"
         ) from None
-    return record_op("matmul", out, (a, b), matmul_vjp, a=a.data, b=b.data,
-                     needs_a=a.requires_grad, needs_b=b.requires_grad)
+    saved = {"a": a.data, "b": b.data, "needs_a": a.requires_grad, "needs_b": b.requires_grad}
+    return record_op("matmul", out, (a, b), matmul_vjp, saved)
 
 
 def matmul_vjp(g: np.ndarray, a: np.ndarray, b: np.ndarray, needs_a: bool,
@@ -219,7 +227,7 @@ def matmul_vjp(g: np.ndarray, a: np.ndarray, b: np.ndarray, needs_a: bool,
 def exp(x: Tensor) -> Tensor:
     """out = e^x;  dL/dx = g out."""
     out = np.exp(x.data)
-    return record_op("exp", out, (x,), exp_vjp, out=out)
+    return record_op("exp", out, (x,), exp_vjp, {"out": out})
 
 
 def exp_vjp(g: np.ndarray, out: np.ndarray) -> tuple:
@@ -230,7 +238,7 @@ def log(x: Tensor) -> Tensor:
     """out = ln x;  dL/dx = g / x."""
     with np.errstate(divide="ignore", invalid="ignore"):
         out = np.log(x.data)
-    return record_op("log", out, (x,), log_vjp, x=x.data)
+    return record_op("log", out, (x,), log_vjp, {"x": x.data})
 
 
 def log_vjp(g: np.ndarray, x: np.ndarray) -> tuple:
@@ -241,7 +249,7 @@ def sqrt(x: Tensor) -> Tensor:
     """out = sqrt(x);  dL/dx = g / (2 out)."""
     with np.errstate(invalid="ignore"):
         out = np.sqrt(x.data)
-    return record_op("sqrt", out, (x,), sqrt_vjp, out=out)
+    return record_op("sqrt", out, (x,), sqrt_vjp, {"out": out})
 
 
 def sqrt_vjp(g: np.ndarray, out: np.ndarray) -> tuple:
@@ -251,7 +259,7 @@ def sqrt_vjp(g: np.ndarray, out: np.ndarray) -> tuple:
 
 def absolute(x: Tensor) -> Tensor:
     """out = |x|;  dL/dx = g sign(x), with abs'(0) = 0."""
-    return record_op("abs", np.abs(x.data), (x,), absolute_vjp, x=x.data)
+    return record_op("abs", np.abs(x.data), (x,), absolute_vjp, {"x": x.data})
 
 
 def absolute_vjp(g: np.ndarray, x: np.ndarray) -> tuple:
@@ -261,7 +269,7 @@ def absolute_vjp(g: np.ndarray, x: np.ndarray) -> tuple:
 def tanh(x: Tensor) -> Tensor:
     """out = tanh x;  dL/dx = g (1 - out^2)."""
     out = np.tanh(x.data)
-    return record_op("tanh", out, (x,), tanh_vjp, out=out)
+    return record_op("tanh", out, (x,), tanh_vjp, {"out": out})
 
 
 def tanh_vjp(g: np.ndarray, out: np.ndarray) -> tuple:
@@ -275,7 +283,7 @@ def tanh_vjp(g: np.ndarray, out: np.ndarray) -> tuple:
 def sigmoid(x: Tensor) -> Tensor:
     """out = 1 / (1 + e^-x) = (1 + tanh(x/2)) / 2 (no overflow);  dL/dx = g out (1 - out)."""
     out = 0.5 + 0.5 * np.tanh(0.5 * x.data)
-    return record_op("sigmoid", out, (x,), sigmoid_vjp, out=out)
+    return record_op("sigmoid", out, (x,), sigmoid_vjp, {"out": out})
 
 
 def sigmoid_vjp(g: np.ndarray, out: np.ndarray) -> tuple:
@@ -288,7 +296,7 @@ def sigmoid_vjp(g: np.ndarray, out: np.ndarray) -> tuple:
 
 def relu(x: Tensor) -> Tensor:
     """out = max(x, 0);  dL/dx = g [x > 0], with relu'(0) = 0."""
-    return record_op("relu", np.maximum(x.data, 0), (x,), relu_vjp, x=x.data)
+    return record_op("relu", np.maximum(x.data, 0), (x,), relu_vjp, {"x": x.data})
 
 
 def relu_vjp(g: np.ndarray, x: np.ndarray) -> tuple:
@@ -305,7 +313,7 @@ def clip(x: Tensor, lo: float | None = None, hi: float | None = None) -> Tensor:
         inside &= xd >= lo
     if hi is not None:
         inside &= xd <= hi
-    return record_op("clip", np.clip(xd, lo, hi), (x,), clip_vjp, inside=inside)
+    return record_op("clip", np.clip(xd, lo, hi), (x,), clip_vjp, {"inside": inside})
 
 
 def clip_vjp(g: np.ndarray, inside: np.ndarray) -> tuple:
@@ -317,7 +325,7 @@ def astype(x: Tensor, dtype: Any) -> Tensor:
     out = x.data.astype(dtype)
     if out.dtype.kind not in "fc":  # an int/bool result is an index or mask: no gradient
         return Tensor(out)
-    return record_op("astype", out, (x,), astype_vjp, source=x.data.dtype)
+    return record_op("astype", out, (x,), astype_vjp, {"source": x.data.dtype})
 
 
 def astype_vjp(g: np.ndarray, source: np.dtype) -> tuple:
@@ -353,7 +361,7 @@ def sum_(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
     """out = sum of x over ``axis``;  dL/dx = g copied along the summed axes."""
     axes, shape = _axes("sum", axis, x.shape), x.shape
     out = np.add.reduce(x.data, axis=axes, keepdims=keepdims)
-    return record_op("sum", out, (x,), sum_vjp, kept=_kept_shape(shape, axes), shape=shape)
+    return record_op("sum", out, (x,), sum_vjp, {"kept": _kept_shape(shape, axes), "shape": shape})
 
 
 def sum_vjp(g: np.ndarray, kept: tuple, shape: tuple) -> tuple:
@@ -365,7 +373,8 @@ def mean(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
     axes, shape = _axes("mean", axis, x.shape), x.shape
     n = int(np.prod([shape[ax] for ax in axes]))
     out = np.mean(x.data, axis=axes, keepdims=keepdims)
-    return record_op("mean", out, (x,), mean_vjp, kept=_kept_shape(shape, axes), shape=shape, n=n)
+    saved = {"kept": _kept_shape(shape, axes), "shape": shape, "n": n}
+    return record_op("mean", out, (x,), mean_vjp, saved)
 
 
 def mean_vjp(g: np.ndarray, kept: tuple, shape: tuple, n: int) -> tuple:
@@ -379,7 +388,7 @@ def max_(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
         raise ValueError(f"max: the tensor is empty (shape {x.shape})")
     top = np.maximum.reduce(x.data, axis=axes, keepdims=True)
     out = top if keepdims else top.reshape([n for i, n in enumerate(top.shape) if i not in axes])
-    return record_op("max", out, (x,), max_vjp, x=x.data, top=top, axes=axes)
+    return record_op("max", out, (x,), max_vjp, {"x": x.data, "top": top, "axes": axes})
 
 
 def max_vjp(g: np.ndarray, x: np.ndarray, top: np.ndarray, axes: tuple) -> tuple:

@@ -26,7 +26,7 @@ def reshape(x: Tensor, *shape: Any) -> Tensor:
         raise ValueError(
             f"reshape: cannot reshape {x.shape} ({x.size} elements) to {shape}"
         ) from None
-    return record_op("reshape", out, (x,), reshape_vjp, source=x.shape)
+    return record_op("reshape", out, (x,), reshape_vjp, {"source": x.shape})
 
 
 def reshape_vjp(g: np.ndarray, source: tuple) -> tuple:
@@ -42,7 +42,7 @@ def transpose(x: Tensor, *axes: Any) -> Tensor:
     if not in_range or sorted(ax % x.ndim for ax in perm) != list(range(x.ndim)):
         raise ValueError(f"transpose: axes {perm} are not a permutation for shape {x.shape}")
     inverse = tuple(np.argsort([ax % x.ndim for ax in perm]))
-    return record_op("transpose", x.data.transpose(perm), (x,), transpose_vjp, inverse=inverse)
+    return record_op("transpose", x.data.transpose(perm), (x,), transpose_vjp, {"inverse": inverse})
 
 
 def transpose_vjp(g: np.ndarray, inverse: tuple | None = None) -> tuple:
@@ -70,8 +70,13 @@ def getitem(x: Tensor, index: Any) -> Tensor:
         out = x.data[index]
     except IndexError as err:
         raise IndexError(f"getitem: {err} (tensor shape {x.shape})") from None
-    return record_op("getitem", out, (x,), getitem_vjp, index=index, shape=x.shape,
-                     dtype=x.data.dtype, repeats=_has_int_array(index))
+    saved = {
+        "index": index,
+        "shape": x.shape,
+        "dtype": x.data.dtype,
+        "repeats": _has_int_array(index),
+    }
+    return record_op("getitem", out, (x,), getitem_vjp, saved)
 
 
 def getitem_vjp(g: np.ndarray, index: Any, shape: tuple, dtype: np.dtype, repeats: bool) -> tuple:
@@ -94,7 +99,7 @@ def concat(tensors: Sequence[Any], axis: int = 0) -> Tensor:
         shapes = [t.shape for t in tensors]
         raise ValueError(f"concat: cannot join shapes {shapes} along axis {axis}") from None
     cuts = np.cumsum([t.shape[axis] for t in tensors])[:-1]
-    return record_op("concat", out, tensors, concat_vjp, cuts=cuts, axis=axis)
+    return record_op("concat", out, tensors, concat_vjp, {"cuts": cuts, "axis": axis})
 
 
 def concat_vjp(g: np.ndarray, cuts: np.ndarray, axis: int) -> tuple:
@@ -111,7 +116,7 @@ def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:
     except ValueError:  # AxisError is a ValueError too
         shapes = [t.shape for t in tensors]
         raise ValueError(f"stack: shapes {shapes} must all be equal (axis {axis})") from None
-    return record_op("stack", out, tensors, stack_vjp, axis=axis % out.ndim)
+    return record_op("stack", out, tensors, stack_vjp, {"axis": axis % out.ndim})
 
 
 def stack_vjp(g: np.ndarray, axis: int) -> tuple:
@@ -129,7 +134,7 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
         raise ValueError(
             f"where: shapes {cond.shape}, {a.shape} and {b.shape} do not broadcast together"
         ) from None
-    return record_op("where", out, (a, b), where_vjp, cond=cond)
+    return record_op("where", out, (a, b), where_vjp, {"cond": cond})
 
 
 def where_vjp(g: np.ndarray, cond: np.ndarray) -> tuple:

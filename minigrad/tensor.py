@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from . import ops, shape_ops  # complete before this module: see the end of ops.py
-from .modes import MODES
+from .modes import PER_THREAD
 
 
 def _to_array(data: Any, dtype: Any) -> np.ndarray:
@@ -79,7 +79,7 @@ class Tensor:
         self.requires_grad = bool(requires_grad)
         self.name, self.grad = name, None
         self.op, self.parents, self.vjp, self.saved = None, (), None, ops.NOTHING
-        self.scope = MODES.scope
+        self.scope = PER_THREAD.modes.scope
         self._seq = next(ops.creation_order)
 
     # ---- plain array facts --------------------------------------------------------------
@@ -160,7 +160,7 @@ class Tensor:
     def __itruediv__(self, other: Any) -> Tensor: return self._update("/", np.divide, other)
 
     def _update(self, symbol: str, ufunc: Any, other: Any) -> Tensor:
-        if self.requires_grad and MODES.grad_enabled:
+        if self.requires_grad and PER_THREAD.modes.grad_enabled:
             raise RuntimeError(
                 f"x {symbol}= ...: an in-place change of a tensor that requires grad would "
                 f"corrupt the graph that uses it. Write `x = x {symbol} y` to make a new node, or "
