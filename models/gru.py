@@ -39,7 +39,7 @@ import numpy as np
 import minigrad as mg
 from minigrad.ops import lift
 
-from .rnn import Recurrent, activate
+from .rnn import Recurrent, activate, name_input
 
 GATES = ("z", "r", "n")
 
@@ -80,6 +80,7 @@ class GRU(Recurrent):
                 f"GRU.step: h_prev must be ({x_t.shape[0]}, {self.hidden_size}), got {h_prev.shape}"
             )
         suffix = "_t" if t is None else f"_{t}"
+        name_input(x_t, "x" + suffix)
         z_t = (x_t @ self.V_z.T + h_prev @ self.W_z.T + self.b_z).sigmoid()
         r_t = (x_t @ self.V_r.T + h_prev @ self.W_r.T + self.b_r).sigmoid()
         n_t = (x_t @ self.V_n.T + (r_t * h_prev) @ self.W_n.T + self.b_n).tanh()

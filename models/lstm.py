@@ -40,7 +40,7 @@ import numpy as np
 import minigrad as mg
 from minigrad.ops import lift
 
-from .rnn import Recurrent, activate
+from .rnn import Recurrent, activate, name_input
 
 GATES = ("i", "f", "g", "o")
 
@@ -86,6 +86,7 @@ class LSTM(Recurrent):
             raise ValueError(f"LSTM.step: x_t must be (B, {self.input_size}), got {x_t.shape}")
         h_prev, c_prev = self._check_state(state, x_t.shape[0], "LSTM.step: state")
         suffix = "_t" if t is None else f"_{t}"
+        name_input(x_t, "x" + suffix)
         i_t = (x_t @ self.V_i.T + h_prev @ self.W_i.T + self.b_i).sigmoid()
         f_t = (x_t @ self.V_f.T + h_prev @ self.W_f.T + self.b_f).sigmoid()
         g_t = (x_t @ self.V_g.T + h_prev @ self.W_g.T + self.b_g).tanh()

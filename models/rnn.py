@@ -182,31 +182,49 @@ class RNN(Recurrent):
                 f"RNN.step: h_prev must be ({x_t.shape[0]}, {self.hidden_size}), got {h_prev.shape}"
             )
         suffix = "_t" if t is None else f"_{t}"
-        a_t = x_t @ self.V.T + h_prev @ self.W.T + self.b_h
+        name_input(x_t, "x" + suffix)
+        v_x = x_t @ self.V.T
+        w_h = h_prev @ self.W.T
+        a_t = v_x + w_h + self.b_h
         h_t = activate(self.f_h, a_t)
         z_t = h_t @ self.U.T + self.b_y
         y_t = activate(self.f_y, z_t)
+        # the notes' terms, so that a drawing (viz's formula view) speaks the notes' language
+        v_x.name = "V x" + suffix
+        w_h.name = "W h" + ("_{t-1}" if t is None else f"_{t - 1}")
         a_t.name, h_t.name, z_t.name = "a" + suffix, "h" + suffix, "z" + suffix
         y_t.name = "yhat" + suffix  # with f_y identity, yhat_t is z_t itself
         return y_t, h_t
 
 
-def step_loss(y_t: mg.Tensor, target: Any, loss: str, f_y: str = "identity") -> mg.Tensor:
+def name_input(tensor: mg.Tensor, name: str) -> None:
+    """Name an input (``x_3``, ``y_3``) that has no name yet; a name the user gave is kept."""
+    if tensor.name is None:
+        tensor.name = name
+
+
+def step_loss(y_t: mg.Tensor, target: Any, loss: str, f_y: str = "identity",
+              target_name: str | None = None) -> mg.Tensor:
     """L_t for one step, summed over batch rows (no means, no 1/2).
 
     squared_error: ``L_t = sum (yhat_t - y_t)^2``.
     cross_entropy: ``L_t = -log softmax(z_t)[target]``. With ``f_y`` identity ``yhat_t = z_t`` are
     the logits; with ``f_y`` softmax ``yhat_t`` already is ``softmax(z_t)``, so the loss is
-    ``-log yhat_t[target]`` (never softmax applied twice).
+    ``-log yhat_t[target]`` (never softmax applied twice). ``target_name`` (``y_3``) names the
+    target where it enters the graph as a tensor.
     """
     if loss == "squared_error":
-        return ((y_t - lift(target, y_t)) ** 2).sum()
+        target = lift(target, y_t)
+        if target_name:
+            name_input(target, target_name)
+        return ((y_t - target) ** 2).sum()
     if loss != "cross_entropy":
         raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
     if f_y == "identity":
         return F.cross_entropy(y_t, target, reduction="sum")
     if f_y == "softmax":
-        return -(y_t.log() * F.one_hot(target, y_t.shape[-1], y_t.dtype)).sum()
+        one_hot = mg.Tensor(F.one_hot(target, y_t.shape[-1], y_t.dtype), name=target_name)
+        return -(y_t.log() * one_hot).sum()
     raise ValueError(f"cross_entropy needs f_y identity (logits) or softmax, got {f_y!r}")
 
 
@@ -220,7 +238,8 @@ def sequence_loss(
     """L = sum_t L_t over steps t = 1..T, or the loss of step ``t`` alone (1-based).
 
     Each ``L_t`` is made in its prediction's time scope (``t=k``, which a later chunk of a long
-    sequence numbers on from its start) and named ``L_k``; the total is named ``L``.
+    sequence numbers on from its start) and named ``L_k``, its target ``y_k``; the total is named
+    ``L`` (the loss of one step alone keeps its name ``L_k``).
     """
     T = len(ys)
     if len(targets) != T:
@@ -234,8 +253,9 @@ def sequence_loss(
             label = y_t.scope.rsplit("/", 1)[-1]
             label = label if label.startswith("t=") else f"t={step}"
             with mg.scope(label):
-                L_t = step_loss(y_t, targets[step - 1], loss, f_y)
+                L_t = step_loss(y_t, targets[step - 1], loss, f_y, f"y_{label[2:]}")
             L_t.name = f"L_{label[2:]}"
             total = L_t if total is None else total + L_t
-    total.name = "L"
+    if t is None:
+        total.name = "L"
     return total

@@ -133,7 +133,7 @@ def test_svg_every_node_has_a_tooltip(dot, tmp_path):
     rnn, loss, _ = rnn_graph(3)
     svg = render_svg(tmp_path, loss, grads=True, values=True)
     nodes = groups(svg, "node")
-    assert len(nodes) > 50
+    assert len(nodes) > 40
     for node in nodes:
         tips = [a.get(XLINK_TITLE) for a in node.iter(SVG + "a")]
         assert tips and tips[0], title(node)
@@ -218,10 +218,10 @@ def test_svg_demo_is_compact_and_recurrent_edges_stay_between_their_steps(dot, t
     drawing = viz.draw(loss, grads=True, highlight=rnn.W, rankdir="auto")
     svg = render_svg(tmp_path, drawing)
     width, height = (float(svg.get(side).removesuffix("pt")) for side in ("width", "height"))
-    assert 1.0 <= width / height <= 2.0, (width, height)
+    assert 1.0 <= width / height <= 3.0, (width, height)  # a column per step, copies beside
     clusters = step_clusters(svg)
     edges = {title(g): g for g in groups(svg, "edge")}
-    recurrent = [e for e in drawing.view_graph.edges if e.backward]
+    recurrent = [e for e in drawing.view_graph.edges if e.backward and e.style != "sum"]
     assert [e.tail.title for e in recurrent] == ["h_1", "h_2", "h_3"]
     for edge in recurrent:
         step = edge.head.cluster.step
@@ -268,7 +268,7 @@ def test_max_nodes_refuses_before_dot_runs(tmp_path, monkeypatch):
     fake.write_text(f"#!/bin/sh\ntouch {marker}\n")
     fake.chmod(0o755)
     monkeypatch.setenv("MINIGRAD_DOT", str(fake))
-    _, loss, _ = rnn_graph(100, record=False)
+    _, loss, _ = rnn_graph(300, record=False)
     with pytest.raises(viz.GraphTooLargeError):
         viz.render(loss, tmp_path / "out" / "g.svg")
     assert not marker.exists() and not (tmp_path / "out").exists()

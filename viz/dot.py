@@ -64,7 +64,8 @@ def draw(
     shared: str = "auto",
     fold: int | None = None,
     max_nodes: int = 2000,
-    rankdir: str = "LR",
+    rankdir: str = "auto",
+    granularity: str = "auto",
 ) -> Drawing:
     """Draw the graph behind ``root`` (usually the loss).
 
@@ -73,9 +74,13 @@ def draw(
     highlight: a tensor (or name) whose paths to ``root`` are drawn bold; shared: "once",
     "per_step" or "auto" for parameters used at every step; fold: k keeps the first and last k
     time steps, 0 draws the rolled view; max_nodes: refuse bigger graphs before ``dot`` runs;
-    rankdir: the direction of the flow of data, Graphviz's "LR" (the default: time steps stacked
-    top to bottom), "TB", "RL" or "BT"; "auto" draws a graph with time steps top to bottom
-    ("TB"), its steps side by side in time order left to right, and any other graph "LR".
+    rankdir: "auto" (the default) draws a graph with time steps top to bottom ("TB"), each step
+    a column, the steps side by side in time order left to right, and any other graph "LR";
+    or Graphviz's "LR", "TB", "RL", "BT" for the direction of the flow of data;
+    granularity: "auto" (the default) picks "formula" for an RNN built by models/, "gate" for an
+    LSTM or GRU, "op" for any other graph; "formula"/"gate" draw one node per named tensor (the
+    notes' terms ``x_t``, ``V x_t``, ``W h_{t-1}``, ``a_t``, ``h_t``, ``z_t``, ``yhat_t``,
+    ``y_t``, ``L_t``, or a gated cell's gates), "op" one node per operation.
     """
     if rankdir not in RANKDIRS:
         raise ValueError(f"viz: rankdir must be one of {RANKDIRS}, got {rankdir!r}")
@@ -87,6 +92,7 @@ def draw(
         shared=shared,
         fold_steps=fold,
         max_nodes=max_nodes,
+        granularity=granularity,
     )
     return to_dot(view, rankdir)
 
@@ -297,6 +303,8 @@ def _edge(graph, view, edge: Edge) -> None:
         attrs["tooltip"] = plain(f"||gradient along this edge|| {style.fmt_norm(edge.norm)}")
     if edge.style == "loop":
         attrs.update(label=label(edge.label, [], size=10), penwidth="2", fontsize="12")
+    elif edge.label:
+        attrs.update(label=label("", [edge.label], size=7), fontcolor=style.EDGE_LABEL_COLOR)
     if edge.emphasis == "bold":
         width = float(attrs.get("penwidth", "1"))
         attrs["penwidth"] = str(round(width + 2.0, 2))

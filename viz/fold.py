@@ -49,8 +49,8 @@ def fold(view, k: int) -> None:
         if k > 0:
             tail = box if tail_gone else tail
             head = box if head_gone else head
-        elif head_gone:
-            continue
+        elif head_gone or (tail_gone and (edge.style == "sum" or head.cluster is None)):
+            continue  # the rolled step stands for all: its own copies and loss edges are enough
         elif tail_gone:
             tail = counterpart.get(id(edge.tail))
             if tail is None:
@@ -61,6 +61,7 @@ def fold(view, k: int) -> None:
         if merged is None:
             merged = edges[key] = Edge(tail, head, edge.norm, style_)
             merged.emphasis = edge.emphasis
+            merged.label = edge.label if (tail, head) == (edge.tail, edge.head) else ""
             if style_ == "loop":
                 merged.label = f"\u00d7 {len(steps)}"
         else:
@@ -111,7 +112,7 @@ def counterparts(view, step_of: dict, previous: int, last: int) -> dict:
 
     def signature(node, step: int) -> tuple:
         tensor = node.tensor
-        name = tensor.name if tensor is not None and tensor.name else ""
+        name = node.alias or (tensor.name if tensor is not None and tensor.name else "")
         name = re.sub(rf"(?<![0-9]){step}(?![0-9])", "#", name)
         op = tensor.op if tensor is not None else None
         shape = tensor.shape if tensor is not None else None

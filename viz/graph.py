@@ -64,6 +64,8 @@ class Node:
         "uses",
         "shows_result",
         "consts",
+        "transposed",
+        "alias",
         "id",
     )
 
@@ -83,6 +85,9 @@ class Node:
         self.shows_result = False
         # unnamed constant leaves used only here, drawn inside this op: {operand index: tensor}
         self.consts: dict[int, Any] = {}
+        # operands that are a leaf's transpose, drawn inside this product: {operand index: leaf}
+        self.transposed: dict[int, Any] = {}
+        self.alias: str | None = None  # the name drawn when it is not the tensor's (z_3)
         self.id = ""
 
 
@@ -115,6 +120,7 @@ class ViewGraph:
         self.grads = False  # draw gradients (and they were recorded)
         self.grads_missing = False  # grads=True asked, but nothing was recorded
         self.shared = "once"
+        self.granularity = "op"  # "op", "formula" or "gate" (viz.formula)
         self.steps = 0
         self.folded: str | None = None
         # layout (viz.layout): per step in time order its last node, to keep the steps in
@@ -124,4 +130,5 @@ class ViewGraph:
         self.step_top: Node | None = None  # a first node of the first step, for the legends
         self.step_anchors: list[Node] = []
         self.shared_params: list[Node] = []
+        self.summed_params: list[Node] = []  # shared="sum": the parameters with copies
         self.loss_row: list[Node] = []

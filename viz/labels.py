@@ -59,13 +59,15 @@ def _grad_line(view, tensor, norm) -> list[str]:
 
 def _data(node, view, values: bool) -> None:
     tensor = node.tensor
-    node.title = tensor.name or ""
+    node.title = node.alias or tensor.name or ""
     node.lines = [_shape(tensor)]
     if values:
         node.lines.append(_value_summary(tensor.data))
     norm = node.grad_norm
     if norm is None and tensor.grad is not None and view.grads:
         norm = float(np.linalg.norm(tensor.grad))
+    if node in view.summed_params:
+        node.lines.append(f"dL/d{node.title} = sum_k dL/d{node.title}_k")
     node.lines += _grad_line(view, tensor, norm)
     node.tooltip = _tooltip(tensor)
 
@@ -74,7 +76,14 @@ def _op(node, view, values: bool) -> None:
     tensor = node.tensor
     node.title = tensor.op
     count = len(tensor.parents)
-    node.lines = [_const_line(i, count, c, values) for i, c in sorted(node.consts.items())]
+    node.lines = [
+        _const_line(i, count, c, values, node.transposed) for i, c in sorted(node.consts.items())
+    ]
+    node.lines += [
+        f"{operand(i, count)}: {_name(leaf) if leaf.name else 'leaf'}.T"
+        for i, leaf in sorted(node.transposed.items())
+        if i not in node.consts
+    ]
     if node.shows_result:
         node.lines.append("\u2192 " + _shape(tensor))
         if values:
@@ -96,10 +105,12 @@ def operand(index: int, count: int) -> str:
     return f"operand {index + 1}"
 
 
-def _const_line(index: int, count: int, const, values: bool) -> str:
+def _const_line(index: int, count: int, const, values: bool, transposed: dict) -> str:
     """A constant drawn inside its op: a number by value, an array by shape (and with
     ``values`` its value or min/mean/max)."""
     what = f"{const.data.item():.4g}" if const.data.size == 1 else "constant " + _shape(const)
+    if index in transposed:
+        what += ".T"
     if values and const.data.size > 1:
         what += " " + _value_summary(const.data)
     return f"{operand(index, count)}: {what}"
@@ -108,9 +119,17 @@ def _const_line(index: int, count: int, const, values: bool) -> str:
 def _copy(node, view) -> None:
     tensor = node.tensor
     step = node.cluster.step_of() if node.cluster is not None else None
-    node.title = tensor.name or "parameter"
+    node.title = node.alias or tensor.name or "parameter"
+    name = tensor.name or "parameter"
     where = f"t={step}" if step is not None else "/".join(node.cluster.path())
     node.lines = [f"copy used at {where}"]
+    if view.shared == "sum":
+        node.lines = [f"= {name}, used at {where}"]
+        node.tooltip = (
+            f"{node.title}: {name} as used at {where}, a copy with the same values. Its gradient "
+            f"dL/d{node.title} is this step's term of dL/d{name} = sum_k dL/d{name}_k"
+        )
+        return
     if view.grads:
         if node.uses > 1:
             node.lines.append(f"{node.uses} uses here")
@@ -186,7 +205,12 @@ def _title(view, highlight) -> list[str]:
             "ovals: operations, with the shape of a result that has no name and the constants "
             "they use (inputs, targets); boxes: named tensors"
         )
-    if COPY in kinds:
+    if COPY in kinds and view.shared == "sum":
+        title.append(
+            "green: each parameter once, above the steps; dashed: its copy W_k in step k, with an "
+            "edge into W carrying ||dL/dW_k||: dL/dW = sum_k dL/dW_k"
+        )
+    elif COPY in kinds:
         title.append(
             "dashed green: a parameter's copy in one step, labelled with that step's term "
             "of its gradient; each parameter with its total once under 'parameters'"

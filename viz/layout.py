@@ -14,7 +14,8 @@ way, in time order t = 1, 2, ..., T:
   steps in its place, goes on one rank, so the steps line up; each step's last node and state
   hold an invisible ruler after the steps in time order (``viz.dot``);
 - parameters drawn once, used by several steps, go in a row before every step, so their edges
-  into each step are all in view; legends go above the first step, not beside the last;
+  into each step are all in view; so do the sums ``dL/dW = sum_k dL/dW_k`` of the per-step
+  copies, each edge from a copy drawn up into its sum; legends go above the first step;
 - the running sum of the step losses after the steps (``L_1 + L_2 -> + L_3 -> ... -> L``) is
   one row, with ``L`` at its end.
 
@@ -48,15 +49,19 @@ def arrange(view: ViewGraph) -> None:
     )
     if view.shared == "once":
         view.shared_params = _shared_params(view, step_of)
+    elif view.shared == "sum":
+        view.shared_params = list(view.summed_params)
     view.loss_row = _loss_row(view, after)
     rank = _ranks(view, against)
     for edge in against:
         edge.backward = rank.get(id(edge.head), 0) < rank.get(id(edge.tail), 0)
+        # a copy's gradient into its parameter's sum, the parameter drawn above the steps
+        edge.backward = edge.backward or edge.style == "sum"
 
 
 def _against_time(edge: Edge, step_of: dict, after: set[int]) -> bool:
     tail, head = step_of[id(edge.tail)], step_of[id(edge.head)]
-    if edge.style == "loop":
+    if edge.style in ("loop", "sum"):
         return True
     return head is not None and tail != head and (tail is not None or id(edge.tail) in after)
 

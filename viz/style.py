@@ -28,6 +28,7 @@ CLUSTER_BORDER = "#b0bec5"
 LEGEND_FILL = "#ffffff"
 
 EDGE_COLOR = "#616161"  # edges when gradients are not drawn
+EDGE_LABEL_COLOR = "#37474f"
 NO_GRAD_COLOR = "#c4c4c4"  # an edge no gradient flows along
 ZERO_COLOR = "#bdbdbd"  # a gradient that is exactly zero
 BAD_COLOR = "#e41a1c"  # NaN or Inf

@@ -33,6 +33,7 @@ def text(
     shared: str = "auto",
     fold: int | None = None,
     max_nodes: int = 2000,
+    granularity: str = "auto",
 ) -> str:
     """The graph behind ``root`` as an outline (options as in ``viz.draw``); print it."""
     view = build(
@@ -43,6 +44,7 @@ def text(
         shared=shared,
         fold_steps=fold,
         max_nodes=max_nodes,
+        granularity=granularity,
     )
     return outline(view)
 

@@ -17,13 +17,8 @@ from typing import Any
 
 import minigrad as mg
 
-from . import errors, fold, labels, layout
-from .graph import COPY, CUT, DATA, INPUT, OP, PARAM, Cluster, Edge, Node, ViewGraph
-
-SHARED_MODES = ("auto", "once", "per_step")
-# "once" draws each parameter with an edge into every step; dot's layout time grows steeply
-# with such long edges, so "auto" switches to per-step copies above this many nodes.
-AUTO_ONCE_MAX_NODES = 400
+from . import errors, fold, formula, labels, layout, params
+from .graph import CUT, DATA, INPUT, OP, PARAM, Cluster, Edge, Node, ViewGraph
 
 
 def build(
@@ -35,12 +30,17 @@ def build(
     shared: str = "auto",
     fold_steps: int | None = None,
     max_nodes: int = 2000,
+    granularity: str = "auto",
 ) -> ViewGraph:
     """The view graph of everything ``root`` was computed from."""
     if not isinstance(root, mg.Tensor):
         raise TypeError(f"viz: expected a minigrad Tensor, got {type(root).__name__}")
-    if shared not in SHARED_MODES:
-        raise ValueError(f"viz: shared must be one of {SHARED_MODES}, got {shared!r}")
+    if granularity not in formula.GRANULARITIES:
+        raise ValueError(
+            f"viz: granularity must be one of {formula.GRANULARITIES}, got {granularity!r}"
+        )
+    if shared not in params.SHARED_MODES:
+        raise ValueError(f"viz: shared must be one of {params.SHARED_MODES}, got {shared!r}")
     if fold_steps is not None and (
         isinstance(fold_steps, bool) or not isinstance(fold_steps, int) or fold_steps < 0
     ):
@@ -58,15 +58,18 @@ def build(
     view = ViewGraph()
     view.grads = grads and root.grad_norm is not None
     view.grads_missing = grads and not view.grads
-    nodes_of = _walk(view, order)
+    view.granularity = formula.detect(order) if granularity == "auto" else granularity
+    clusters = _Clusters(view)
+    if view.granularity == "op":
+        nodes_of = _walk(view, order, clusters)
+        _fold_constants(view)
+    else:
+        nodes_of = formula.walk(view, order, clusters, view.granularity == "formula")
+    view.clusters.sort(key=_natural_path)
     view.nodes[-1].is_root = True
-    _fold_constants(view)
     _mark_detached(view)
     _shade_steps(view)
-    params = [t for t in order if t.op is None and t.requires_grad]
-    view.shared = _choose_shared(view, shared)
-    if view.shared == "per_step":
-        _copy_per_step(view, params, nodes_of)
+    params.share(view, [nodes_of[id(t)] for t in order if id(t) in nodes_of], shared)
     if highlight is not None:
         _highlight(view, order, highlight)
     view.steps = len({c.step for c in view.clusters if c.step is not None})
@@ -83,34 +86,45 @@ def build(
     return view
 
 
-def _walk(view: ViewGraph, order: list) -> dict[int, Node]:
-    """One pass in topological order: one node per leaf; per op an op node and, when the result
-    is named (``h_3``, ``L``) or is the root, a box for the result."""
-    root = order[-1]
-    clusters: dict[str, Cluster | None] = {"": None}
+class _Clusters:
+    """One cluster per name scope, made on first use (nested scopes nest)."""
 
-    def cluster_of(scope: str) -> Cluster | None:
-        found = clusters.get(scope, False)
+    def __init__(self, view: ViewGraph) -> None:
+        self.view = view
+        self.found: dict[str, Cluster | None] = {"": None}
+
+    def __call__(self, scope: str) -> Cluster | None:
+        found = self.found.get(scope, False)
         if found is not False:
             return found
         parent_scope, _, name = scope.rpartition("/")
-        cluster = Cluster(name, cluster_of(parent_scope))
-        view.clusters.append(cluster)
-        clusters[scope] = cluster
+        cluster = Cluster(name, self(parent_scope))
+        self.view.clusters.append(cluster)
+        self.found[scope] = cluster
         return cluster
 
+
+def _walk(view: ViewGraph, order: list, cluster_of: _Clusters) -> dict[int, Node]:
+    """One pass in topological order: one node per leaf; per op an op node and, when the result
+    is named (``h_3``, ``L``) or is the root, a box for the result. A leaf's transpose used
+    once, by a product, is drawn inside that product."""
+    root = order[-1]
+    folded = _leaf_transposes(order)
     nodes_of: dict[int, Node] = {}
     for tensor in order:
         cluster = cluster_of(tensor.scope)
+        if id(tensor) in folded:
+            continue
         if tensor.op is None:
-            kind = PARAM if tensor.requires_grad else INPUT
-            node = Node(kind, tensor, cluster)
+            node = Node(PARAM if formula.is_parameter(tensor) else INPUT, tensor, cluster)
             node.grad_norm = tensor.grad_norm
             view.nodes.append(node)
         else:
             op = Node(OP, tensor, cluster)
             norms = tensor.edge_grad_norms or (None,) * len(tensor.parents)
-            for parent, norm in zip(tensor.parents, norms, strict=True):
+            for i, (parent, norm) in enumerate(zip(tensor.parents, norms, strict=True)):
+                if id(parent) in folded:  # ||grad of W.T|| = ||grad of W||: the same norm
+                    op.transposed[i] = parent = parent.parents[0]
                 view.edges.append(Edge(nodes_of[id(parent)], op, norm))
             if tensor.name or tensor is root:
                 node = Node(DATA, tensor, cluster)
@@ -123,8 +137,24 @@ def _walk(view: ViewGraph, order: list) -> dict[int, Node]:
                 op.grad_norm = tensor.grad_norm
                 view.nodes.append(op)
         nodes_of[id(tensor)] = node
-    view.clusters.sort(key=_natural_path)
     return nodes_of
+
+
+def _leaf_transposes(order: list) -> set[int]:
+    """The unnamed transposes of a leaf whose one use is a product (``x @ W.T``)."""
+    uses: dict[int, list] = {}
+    for tensor in order:
+        for parent in tensor.parents:
+            uses.setdefault(id(parent), []).append(tensor)
+    return {
+        id(t)
+        for t in order
+        if t.op == "transpose"
+        and not t.name
+        and t is not order[-1]
+        and t.parents[0].op is None
+        and [u.op for u in uses.get(id(t), [])] == ["matmul"]
+    }
 
 
 def _fold_constants(view: ViewGraph) -> None:
@@ -142,7 +172,10 @@ def _fold_constants(view: ViewGraph) -> None:
         if len(edges) != 1 or edges[0].head.kind != OP:
             continue
         op = edges[0].head
-        positions = [i for i, p in enumerate(op.tensor.parents) if p is tensor]
+        parents = op.tensor.parents
+        positions = [
+            i for i, p in enumerate(parents) if p is tensor or op.transposed.get(i) is tensor
+        ]
         op.consts[positions[0]] = tensor
         folded.add(id(node))
     if folded:
@@ -186,48 +219,6 @@ def _shade_steps(view: ViewGraph) -> None:
             and node.tensor.name == f"h_{cluster.step}"
         ):
             cluster.shade_norm = node.tensor.grad_norm
-
-
-def _choose_shared(view: ViewGraph, shared: str) -> str:
-    if shared != "auto":
-        return shared
-    in_clusters = any(
-        edge.tail.kind == PARAM and edge.head.cluster is not None for edge in view.edges
-    )
-    if not in_clusters or len(view.nodes) <= AUTO_ONCE_MAX_NODES:
-        return "once"
-    return "per_step"
-
-
-def _copy_per_step(view: ViewGraph, params: list, nodes_of: dict) -> None:
-    """Replace each parameter's edges into a cluster by one dashed copy inside that cluster.
-
-    The copy is labelled with that step's term of the sum ``dL/dW = sum_k dL/dW_k`` (the norm
-    of the gradient sent to ``W`` by its use in that step); the parameter itself moves to a
-    legend cluster with its total gradient.
-    """
-    legend = Cluster("parameters", legend=True)
-    param_nodes = {id(nodes_of[id(p)]) for p in params}
-    copies: dict[tuple[int, int], Node] = {}
-    for edge in view.edges:
-        source = edge.tail
-        cluster = edge.head.cluster
-        if id(source) not in param_nodes or cluster is None:
-            continue
-        key = (id(source), id(cluster))
-        copy = copies.get(key)
-        if copy is None:
-            copy = copies[key] = Node(COPY, source.tensor, cluster)
-            copy.term = edge.norm
-            view.nodes.append(copy)
-        else:
-            copy.term = None  # several uses in one step: norms of the parts do not add up
-        copy.uses += 1
-        edge.tail = copy
-    for p in params:
-        nodes_of[id(p)].cluster = legend
-    if params:
-        view.clusters.append(legend)
 
 
 def _highlight(view: ViewGraph, order: list, target: Any) -> None:
