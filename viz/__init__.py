@@ -5,6 +5,8 @@
     viz.render(loss, "rnn.svg", grads=True, highlight=rnn.W)   # writes the SVG, returns the path
     viz.draw(loss)                 # a graphviz.Digraph subclass: .source is the DOT text
     print(viz.text(loss))          # the same graph as an indented outline
+    viz.draw(loss, term=(4, 2), highlight=rnn.W)   # the k=2 term of dL_4/dW, in bold
+    viz.term_norm(loss, (4, 2), rnn.W)             # its norm ||dL_4/dW_2||
 
 ``dot`` (Graphviz) is found on PATH or named by the MINIGRAD_DOT environment variable; it runs
 with a timeout. viz is the only package that imports ``graphviz``.
@@ -20,6 +22,7 @@ from .errors import (
 )
 from .render import render
 from .runner import find_dot
+from .term import term_norm
 from .text import text
 
 __all__ = [
@@ -32,5 +35,6 @@ __all__ = [
     "draw",
     "find_dot",
     "render",
+    "term_norm",
     "text",
 ]

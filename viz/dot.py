@@ -58,7 +58,7 @@ class Drawing(graphviz.Digraph):
 def draw(
     root: Any,
     *,
-    values: bool = False,
+    values: bool | None = None,
     grads: bool = False,
     highlight: Any = None,
     shared: str = "auto",
@@ -66,21 +66,34 @@ def draw(
     max_nodes: int = 2000,
     rankdir: str = "auto",
     granularity: str = "auto",
+    direction: str = "forward",
+    term: tuple[int, int] | None = None,
 ) -> Drawing:
     """Draw the graph behind ``root`` (usually the loss).
 
-    values: show each tensor's value (or min/mean/max); grads: colour edges by the gradient
-    that flowed along them (needs ``loss.backward(retain_graph=True, record=True)``);
-    highlight: a tensor (or name) whose paths to ``root`` are drawn bold; shared: "once",
-    "per_step" or "auto" for parameters used at every step; fold: k keeps the first and last k
-    time steps, 0 draws the rolled view; max_nodes: refuse bigger graphs before ``dot`` runs;
-    rankdir: "auto" (the default) draws a graph with time steps top to bottom ("TB"), each step
-    a column, the steps side by side in time order left to right, and any other graph "LR";
-    or Graphviz's "LR", "TB", "RL", "BT" for the direction of the flow of data;
-    granularity: "auto" (the default) picks "formula" for an RNN built by models/, "gate" for an
-    LSTM or GRU, "op" for any other graph; "formula"/"gate" draw one node per named tensor (the
-    notes' terms ``x_t``, ``V x_t``, ``W h_{t-1}``, ``a_t``, ``h_t``, ``z_t``, ``yhat_t``,
-    ``y_t``, ``L_t``, or a gated cell's gates), "op" one node per operation.
+    - values: None (default) shows a tensor of at most 4 entries with its values, signed
+      (``h_2 = [0.31, -0.72]``; with ``grads`` also ``grad [1.2, -0.05]``), a bigger one by shape
+      and gradient norm; True adds min/mean/max of the bigger ones; False: shapes only.
+    - grads: colour edges by the norm of the gradient that flowed along them (needs
+      ``loss.backward(retain_graph=True, record=True)``); the scale stretches to the graph's own
+      range when its norms span fewer than 3 decades.
+    - highlight: a tensor (or name) whose paths to ``root`` are drawn bold.
+    - shared: "auto", "once", "per_step" or "sum" (copies ``W_k`` in each step, each with an edge
+      ``||dL/dW_k||`` into ``W``: ``dL/dW = sum_k dL/dW_k``; auto's choice in the formula view).
+    - fold: k keeps the first and last k time steps, 0 draws the rolled view.
+    - max_nodes: refuse bigger graphs before ``dot`` runs.
+    - rankdir: "auto" (default): time steps as columns, side by side left to right in time
+      order ("TB"), any other graph "LR"; or Graphviz's "LR", "TB", "RL", "BT".
+    - granularity: "auto" (default) picks "formula" for an RNN built by models/, "gate" for an
+      LSTM or GRU, "op" for any other graph. "formula": one node per term of the notes (``x_t``,
+      ``V x_t``, ``W h_{t-1}``, ``a_t``, ``h_t``, ``z_t``, ``yhat_t``, ``y_t``, ``L_t``);
+      "gate": one node per gate, parameters written inside the gates that use them; "op": one
+      node per operation.
+    - direction: "forward" (default) draws arrows the way values flow; "backward" the way the
+      gradient flows, from the loss back to the parameters, each labelled with its norm.
+    - term: ``(t, k)`` with ``highlight=`` a parameter P draws in bold the path of the k-th term
+      of dL_t/dP (``L_t -> yhat_t -> h_t -> ... -> h_k -> step k's use of P``) and states its
+      norm in the title; everything else is faded. See ``viz.term``.
     """
     if rankdir not in RANKDIRS:
         raise ValueError(f"viz: rankdir must be one of {RANKDIRS}, got {rankdir!r}")
@@ -93,6 +106,8 @@ def draw(
         fold_steps=fold,
         max_nodes=max_nodes,
         granularity=granularity,
+        direction=direction,
+        term=term,
     )
     return to_dot(view, rankdir)
 
@@ -167,10 +182,11 @@ def to_dot(view: ViewGraph, rankdir: str = "auto") -> Drawing:
         _node(graph, node)
     for cluster in children.get(id(None), []):
         _cluster(graph, view, cluster, members, children)
+    scale = style.Scale.for_norms(e.norm for e in view.edges if e.style != "cut")
     if view.grads:
-        _scale_legend(graph)
+        _scale_legend(graph, scale, bool(view.steps))
     for edge in view.edges:
-        _edge(graph, view, edge)
+        _edge(graph, view, edge, scale)
     _rows(graph, view)
     return graph
 
@@ -291,18 +307,22 @@ def _node(graph, node: Node) -> None:
     )
 
 
-def _edge(graph, view, edge: Edge) -> None:
+def _edge(graph, view, edge: Edge, scale: style.Scale) -> None:
     attrs: dict[str, str] = {}
     if edge.style == "cut":
         attrs.update(style="dashed", color=style.CUT_COLOR, arrowhead="tee")
     elif view.grads:
-        color, width, line = style.edge_style(edge.norm)
+        color, width, line = style.edge_style(edge.norm, scale)
         attrs.update(color=color, penwidth=str(width))
         if line != "solid":
             attrs["style"] = line
         attrs["tooltip"] = plain(f"||gradient along this edge|| {style.fmt_norm(edge.norm)}")
     if edge.style == "loop":
         attrs.update(label=label(edge.label, [], size=10), penwidth="2", fontsize="12")
+    elif edge.style == "sum" and edge.label:
+        # beside the copy it leaves, where it is read as that copy's term, not mid-way
+        attrs.update(headlabel=label("", [edge.label], size=7), labeldistance="2.2",
+                     labelangle="-25", labelfontcolor=style.EDGE_LABEL_COLOR)
     elif edge.label:
         attrs.update(label=label("", [edge.label], size=7), fontcolor=style.EDGE_LABEL_COLOR)
     if edge.emphasis == "bold":
@@ -312,14 +332,20 @@ def _edge(graph, view, edge: Edge) -> None:
             attrs["color"] = style.HIGHLIGHT_COLOR
     elif edge.emphasis == "faded":
         attrs.update(color=style.FADED_COLOR, penwidth="0.8")
+    # against the gradient's flow, a value's edge points back at its source (a copy's edge into
+    # its parameter's sum already is a gradient's)
+    reverse = view.direction == "backward" and edge.style not in ("sum", "cut")
+    if reverse and view.grads and edge.norm is not None and "label" not in attrs:
+        attrs.update(label=label("", [style.fmt_norm(edge.norm)], size=7))
     if edge.backward:  # see viz.layout: ranked and routed as a forward edge, drawn reversed
-        graph.edge(edge.head.id, edge.tail.id, dir="back", **attrs)
+        graph.edge(edge.head.id, edge.tail.id, dir="forward" if reverse else "back", **attrs)
     else:
-        graph.edge(edge.tail.id, edge.head.id, **attrs)
+        graph.edge(edge.tail.id, edge.head.id, **({"dir": "back"} if reverse else {}), **attrs)
 
 
-def _scale_legend(graph) -> None:
-    """One table: the colour of each decade for edges and for the step shading."""
+def _scale_legend(graph, scale: style.Scale, steps: bool) -> None:
+    """One table: the colour of each class for edges and (with time steps) of each decade for
+    the step shading; a stretched edge scale names its range."""
 
     def row(title: str, colours, texts: list[str], dark: set[int]) -> str:
         cells = [f'<TD ALIGN="LEFT"><FONT POINT-SIZE="8">{html(title)}</FONT></TD>']
@@ -330,19 +356,28 @@ def _scale_legend(graph) -> None:
             )
         return "<TR>" + "".join(cells) + "</TR>"
 
-    texts = style.scale_labels()
+    texts = scale.labels()
     n = len(texts)
     edge_colours = [*style.EDGE_SCALE, style.ZERO_COLOR, style.BAD_COLOR, style.NO_GRAD_COLOR]
     edge_texts = [*texts, "0", "NaN/Inf", "none"]
     table = (
         '<<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="0" CELLPADDING="3">'
         + row("edge ||grad||", edge_colours, edge_texts, set(range(style.DARK_FROM, n + 2)))
-        + row("step ||dL/dh_t||", style.SHADE_SCALE, texts, set())
+        + (row("step ||dL/dh_t||", style.SHADE_SCALE, style.scale_labels(), set()) if steps else "")
         + "</TABLE>>"
     )
+    title = "gradient norm, log10 scale"
+    if scale.stretched:
+        title = (
+            f"edge scale stretched to this graph's range {style.fmt_norm(scale.low)} \u2026 "
+            f"{style.fmt_norm(scale.high)}; step shading: one colour per decade"
+            if steps
+            else f"gradient norm, log10 scale stretched to {style.fmt_norm(scale.low)} \u2026 "
+            f"{style.fmt_norm(scale.high)}"
+        )
     with graph.subgraph(name="cluster_legend_scale") as sub:
         sub.attr(
-            label="gradient norm, log10 scale",
+            label=title,
             style="rounded",
             color=style.CLUSTER_BORDER,
             fontsize="10",
@@ -353,5 +388,7 @@ def _scale_legend(graph) -> None:
             table,
             shape="plaintext",
             style="",
-            tooltip="fixed scale: one colour per decade, the same in every drawing",
+            tooltip="stretched: equal steps of log10 over this graph's own range"
+            if scale.stretched
+            else "fixed scale: one colour per decade, the same in every drawing",
         )

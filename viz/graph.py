@@ -121,6 +121,8 @@ class ViewGraph:
         self.grads_missing = False  # grads=True asked, but nothing was recorded
         self.shared = "once"
         self.granularity = "op"  # "op", "formula" or "gate" (viz.formula)
+        self.direction = "forward"  # or "backward": arrows the way the gradient flows
+        self.term_title = ""  # the term view's: "term k=2 of dL_4/dW: ||term|| = ..."
         self.steps = 0
         self.folded: str | None = None
         # layout (viz.layout): per step in time order its last node, to keep the steps in

@@ -12,10 +12,11 @@ from . import style
 from .graph import COPY, CUT, FOLD, OP, PARAM
 
 TOOLTIP_CHARS = 600
+SMALL = 4  # a tensor of at most this many entries shows its values (and gradient's) signed
 RECORD_HINT = "loss.backward(retain_graph=True, record=True)"
 
 
-def describe(view, root, *, values: bool, highlight) -> None:
+def describe(view, root, *, values: bool | None, highlight, term=None) -> None:
     for node in view.nodes:
         if node.kind == OP:
             _op(node, view, values)
@@ -33,7 +34,7 @@ def describe(view, root, *, values: bool, highlight) -> None:
         elif view.grads and cluster.step is not None and cluster.shade_norm is not None:
             cluster.lines = [f"||dL/dh_{cluster.step}|| = {style.fmt_norm(cluster.shade_norm)}"]
     view.root_title = _name(root)
-    view.title = _title(view, highlight)
+    view.title = _title(view, highlight, term)
 
 
 def _name(tensor) -> str:
@@ -57,22 +58,47 @@ def _grad_line(view, tensor, norm) -> list[str]:
     return [f"||grad|| {style.fmt_norm(norm)}"]
 
 
-def _data(node, view, values: bool) -> None:
+def _data(node, view, values: bool | None) -> None:
     tensor = node.tensor
     node.title = node.alias or tensor.name or ""
-    node.lines = [_shape(tensor)]
-    if values:
+    small = values is not False and tensor.data.size <= SMALL
+    node.lines = [_small_values(node.title, tensor.data)] if small else [_shape(tensor)]
+    if values and not small:
         node.lines.append(_value_summary(tensor.data))
     norm = node.grad_norm
     if norm is None and tensor.grad is not None and view.grads:
         norm = float(np.linalg.norm(tensor.grad))
     if node in view.summed_params:
         node.lines.append(f"dL/d{node.title} = sum_k dL/d{node.title}_k")
-    node.lines += _grad_line(view, tensor, norm)
+    gradient = _small_grad(tensor) if small and view.grads else None
+    node.lines += [gradient] if gradient else _grad_line(view, tensor, norm)
     node.tooltip = _tooltip(tensor)
 
 
-def _op(node, view, values: bool) -> None:
+def _signed(values) -> str:
+    """Numbers with their signs, two significant digits: ``[0.31, -0.72]``."""
+    return "[" + ", ".join(f"{float(v):.2g}" for v in np.ravel(values)) + "]"
+
+
+def _small_values(name: str, data: np.ndarray) -> str:
+    """``h_2 = [0.31, -0.72]``, or ``L_2 = 0.531`` for one number."""
+    if data.dtype == bool or data.size == 0:
+        return f"{name} = {_value_summary(data)}"
+    text = f"{data.item():.3g}" if data.ndim == 0 else _signed(data)
+    return f"{name} = {text}" if name else "= " + text
+
+
+def _small_grad(tensor) -> str | None:
+    """``grad [1.2, -0.05]``: the recorded gradient, or a leaf's ``.grad``."""
+    values = tensor.grad_values
+    if values is None and tensor.op is None and tensor.grad is not None:
+        values = tensor.grad
+    if values is None:
+        return None
+    return "grad " + (f"{float(values[0]):.3g}" if tensor.data.ndim == 0 else _signed(values))
+
+
+def _op(node, view, values: bool | None) -> None:
     tensor = node.tensor
     node.title = tensor.op
     count = len(tensor.parents)
@@ -85,10 +111,12 @@ def _op(node, view, values: bool) -> None:
         if i not in node.consts
     ]
     if node.shows_result:
-        node.lines.append("\u2192 " + _shape(tensor))
-        if values:
+        small = values is not False and tensor.data.size <= SMALL
+        node.lines.append(_small_values("", tensor.data) if small else "\u2192 " + _shape(tensor))
+        if values and not small:
             node.lines.append(_value_summary(tensor.data))
-        node.lines += _grad_line(view, tensor, node.grad_norm)
+        gradient = _small_grad(tensor) if small and view.grads else None
+        node.lines += [gradient] if gradient else _grad_line(view, tensor, node.grad_norm)
         node.tooltip = _tooltip(tensor)
     else:
         node.tooltip = f"op {tensor.op} -> {_shape(tensor)}" + _scope(tensor)
@@ -124,7 +152,7 @@ def _copy(node, view) -> None:
     where = f"t={step}" if step is not None else "/".join(node.cluster.path())
     node.lines = [f"copy used at {where}"]
     if view.shared == "sum":
-        node.lines = [f"= {name}, used at {where}"]
+        node.lines = []  # W_2: the name says it all; the tooltip explains
         node.tooltip = (
             f"{node.title}: {name} as used at {where}, a copy with the same values. Its gradient "
             f"dL/d{node.title} is this step's term of dL/d{name} = sum_k dL/d{name}_k"
@@ -195,10 +223,12 @@ def _tooltip(tensor) -> str:
     return text if len(text) <= TOOLTIP_CHARS else text[: TOOLTIP_CHARS - 1] + "\u2026"
 
 
-def _title(view, highlight) -> list[str]:
+def _title(view, highlight, term) -> list[str]:
     title = [f"computational graph of {view.root_title}"]
     if view.steps:
         title[0] += f", {view.steps} time steps"
+    if view.term_title:
+        title.insert(0, view.term_title)
     kinds = {node.kind for node in view.nodes}
     if any(node.shows_result or node.consts for node in view.nodes if node.kind == OP):
         title.append(
@@ -228,7 +258,19 @@ def _title(view, highlight) -> list[str]:
         )
     elif view.grads_missing:
         title.append(f"no gradients recorded: call {RECORD_HINT} before drawing with grads=True")
-    if highlight is not None:
+    if view.direction == "backward":
+        title.append(
+            f"arrows: the way the gradient flows, from {view.root_title} back to the parameters"
+            + (", each labelled with the norm it carries" if view.grads else "")
+        )
+    if term is not None:
+        t, k = term
+        target = highlight if isinstance(highlight, str) else _name(highlight)
+        title.append(
+            f"bold: the path of this term, L_{t} -> yhat_{t} -> h_{t} -> ... -> h_{k} -> "
+            f"{target}_{k} (step {k}'s use of {target}); everything else faded"
+        )
+    elif highlight is not None:
         target = highlight if isinstance(highlight, str) else _name(highlight)
         title.append(f"bold: every path from {view.root_title} back to {target}")
     if view.folded:

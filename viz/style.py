@@ -1,8 +1,10 @@
-"""Colours, widths and the fixed gradient scale, shared by every drawing.
+"""Colours, widths and the gradient scale, shared by every drawing.
 
-Gradient norms are placed on a fixed log10 scale, one class per decade from 1e-6 (and below)
-to 1e2 (and above), so two pictures can be compared by eye: faint and thin edges are vanishing
-gradients, dark and thick ones exploding. Red is kept for NaN/Inf and never used on the scale.
+Gradient norms are placed on a log10 scale, by default one class per decade from 1e-6 (and
+below) to 1e2 (and above), so two pictures can be compared by eye: faint and thin edges are
+vanishing gradients, dark and thick ones exploding. A graph whose edge norms span fewer than 3
+decades would be one colour on that scale, so its edges get a scale stretched over its own range
+(``Scale.for_norms``), and the legend says so. Red is kept for NaN/Inf and never used on a scale.
 """
 
 from __future__ import annotations
@@ -75,7 +77,50 @@ def decade(norm: float) -> int:
     return min(max(math.floor(math.log10(norm)), LOG_MIN), LOG_MAX) - LOG_MIN
 
 
-def edge_style(norm: float | None) -> tuple[str, float, str]:
+STRETCH_BELOW_DECADES = 3  # a graph's norms spanning fewer decades get a stretched scale
+
+
+class Scale:
+    """Where a norm falls among the len(EDGE_SCALE) colour classes: fixed decades, or
+    ``[low, high]`` cut into equal steps of log10 (``stretched``)."""
+
+    def __init__(self, low: float | None = None, high: float | None = None) -> None:
+        self.stretched = low is not None and high is not None and high > low
+        self.low, self.high = (low, high) if self.stretched else (None, None)
+
+    @classmethod
+    def for_norms(cls, norms) -> Scale:
+        """The fixed scale, or one stretched over ``norms`` when they span < 3 decades."""
+        finite = [n for n in norms if n is not None and math.isfinite(n) and n > 0]
+        if not finite:
+            return cls()
+        low, high = min(finite), max(finite)
+        if high > low and math.log10(high / low) < STRETCH_BELOW_DECADES:
+            return cls(low, high)
+        return cls()
+
+    def index(self, norm: float) -> int:
+        """The class of a finite, positive norm."""
+        if not self.stretched:
+            return decade(norm)
+        classes = len(EDGE_SCALE)
+        where = math.log10(norm / self.low) / math.log10(self.high / self.low)
+        return min(max(int(where * classes), 0), classes - 1)
+
+    def labels(self) -> list[str]:
+        """The legend's text of each class: its lower end ('<=1e-6', '1e-5', ... on the fixed
+        scale; the range's own numbers when stretched)."""
+        if not self.stretched:
+            return scale_labels()
+        classes = len(EDGE_SCALE)
+        ratio = math.log10(self.high / self.low)
+        return [f"{self.low * 10 ** (ratio * i / classes):.2g}" for i in range(classes)]
+
+
+FIXED = Scale()
+
+
+def edge_style(norm: float | None, scale: Scale = FIXED) -> tuple[str, float, str]:
     """(colour, penwidth, line style) of an edge that carried gradient ``norm``."""
     if norm is None:
         return NO_GRAD_COLOR, 0.7, "solid"
@@ -83,7 +128,7 @@ def edge_style(norm: float | None) -> tuple[str, float, str]:
         return BAD_COLOR, 3.0, "solid"
     if norm == 0.0:
         return ZERO_COLOR, 0.7, "dotted"
-    k = decade(norm)
+    k = scale.index(norm)
     return EDGE_SCALE[k], round(0.6 + 0.45 * k, 2), "solid"
 
 

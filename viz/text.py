@@ -27,13 +27,15 @@ MARKS = {
 def text(
     root: Any,
     *,
-    values: bool = False,
+    values: bool | None = None,
     grads: bool = False,
     highlight: Any = None,
     shared: str = "auto",
     fold: int | None = None,
     max_nodes: int = 2000,
     granularity: str = "auto",
+    direction: str = "forward",
+    term: tuple[int, int] | None = None,
 ) -> str:
     """The graph behind ``root`` as an outline (options as in ``viz.draw``); print it."""
     view = build(
@@ -45,6 +47,8 @@ def text(
         fold_steps=fold,
         max_nodes=max_nodes,
         granularity=granularity,
+        direction=direction,
+        term=term,
     )
     return outline(view)
 

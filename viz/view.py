@@ -18,19 +18,24 @@ from typing import Any
 import minigrad as mg
 
 from . import errors, fold, formula, labels, layout, params
+from . import term as term_view
 from .graph import CUT, DATA, INPUT, OP, PARAM, Cluster, Edge, Node, ViewGraph
+
+DIRECTIONS = ("forward", "backward")
 
 
 def build(
     root: Any,
     *,
-    values: bool = False,
+    values: bool | None = None,
     grads: bool = False,
     highlight: Any = None,
     shared: str = "auto",
     fold_steps: int | None = None,
     max_nodes: int = 2000,
     granularity: str = "auto",
+    direction: str = "forward",
+    term: tuple[int, int] | None = None,
 ) -> ViewGraph:
     """The view graph of everything ``root`` was computed from."""
     if not isinstance(root, mg.Tensor):
@@ -39,6 +44,14 @@ def build(
         raise ValueError(
             f"viz: granularity must be one of {formula.GRANULARITIES}, got {granularity!r}"
         )
+    if direction not in DIRECTIONS:
+        raise ValueError(f"viz: direction must be one of {DIRECTIONS}, got {direction!r}")
+    if term is not None:
+        term = term_view.check(term)
+        if highlight is None:
+            raise ValueError(
+                "viz: term=(t, k) needs highlight= the parameter whose term to draw (e.g. W)"
+            )
     if shared not in params.SHARED_MODES:
         raise ValueError(f"viz: shared must be one of {params.SHARED_MODES}, got {shared!r}")
     if fold_steps is not None and (
@@ -59,6 +72,7 @@ def build(
     view.grads = grads and root.grad_norm is not None
     view.grads_missing = grads and not view.grads
     view.granularity = formula.detect(order) if granularity == "auto" else granularity
+    view.direction = direction
     clusters = _Clusters(view)
     if view.granularity == "op":
         nodes_of = _walk(view, order, clusters)
@@ -70,7 +84,9 @@ def build(
     _mark_detached(view)
     _shade_steps(view)
     params.share(view, [nodes_of[id(t)] for t in order if id(t) in nodes_of], shared)
-    if highlight is not None:
+    if term is not None:
+        term_view.apply(view, order, term, _parameter(order, highlight))
+    elif highlight is not None:
         _highlight(view, order, highlight)
     view.steps = len({c.step for c in view.clusters if c.step is not None})
     if fold_steps is not None:
@@ -82,7 +98,7 @@ def build(
     for i, cluster in enumerate(view.clusters):
         cluster.id = f"cluster_{i}"
     layout.arrange(view)
-    labels.describe(view, root, values=values, highlight=highlight)
+    labels.describe(view, root, values=values, highlight=highlight, term=term)
     return view
 
 
@@ -234,6 +250,16 @@ def _highlight(view: ViewGraph, order: list, target: Any) -> None:
     for edge in view.edges:
         on_path = edge.tail.emphasis == "bold" and edge.head.emphasis == "bold"
         edge.emphasis = "bold" if on_path else "faded"
+
+
+def _parameter(order: list, target: Any) -> Any:
+    """The one leaf tensor ``target`` (a Tensor or a name) stands for."""
+    found = [t for t in order if id(t) in _resolve(order, target) and t.op is None]
+    if len(found) != 1:
+        raise ValueError(
+            f"viz: term= needs highlight= to name one parameter of the graph; it names {len(found)}"
+        )
+    return found[0]
 
 
 def _resolve(order: list, target: Any) -> set[int]:
