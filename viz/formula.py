@@ -57,9 +57,13 @@ def is_parameter(tensor: Any) -> bool:
 
 
 def walk(
-    view: ViewGraph, order: list, cluster_of: Callable[[str], Any], split_yhat: bool
+    view: ViewGraph, order: list, cluster_of: Callable[[str], Any], granularity: str
 ) -> dict[int, Node]:
-    """Fill ``view`` with one node per named tensor, leaf and shared unnamed result."""
+    """Fill ``view`` with one node per named tensor, leaf and shared unnamed result.
+
+    In the gate view the parameters are written inside the gates that use them (``i_3`` uses
+    ``V_i, W_i, b_i``), so that a step is its gates and nothing else.
+    """
     root = order[-1]
     uses: dict[int, int] = {}
     for tensor in order:
@@ -67,28 +71,39 @@ def walk(
             uses[id(parent)] = uses.get(id(parent), 0) + 1
     names = {t.name for t in order if t.name}
     nodes_of: dict[int, Node] = {}
-    inside: dict[int, list[tuple[Node, float | None]]] = {}  # drawn inside a later node
+    # what a tensor drawn inside a later node brings to it: its sources and parameters
+    inside: dict[int, tuple[list[tuple[Node, float | None]], list]] = {}
     for tensor in order:
         count = uses.get(id(tensor), 0)
         cluster = cluster_of(tensor.scope)
         if tensor.op is None:
             if not tensor.name and not tensor.requires_grad and count == 1:
-                inside[id(tensor)] = []  # a number or constant of the expression it feeds
+                inside[id(tensor)] = [], []  # a number or constant of the expression it feeds
+                continue
+            if granularity == "gate" and is_parameter(tensor):
+                inside[id(tensor)] = [], [tensor]
                 continue
             node = Node(PARAM if is_parameter(tensor) else INPUT, tensor, cluster)
         else:
             sources: list[tuple[Node, float | None]] = []
+            params: list = []
             norms = tensor.edge_grad_norms or (None,) * len(tensor.parents)
             for parent, norm in zip(tensor.parents, norms, strict=True):
-                sources += inside.get(id(parent), [(nodes_of.get(id(parent)), norm)])
+                if id(parent) not in inside:
+                    sources.append((nodes_of[id(parent)], norm))
+                    continue
+                more, more_params = inside[id(parent)]
+                sources += more
+                params += [p for p in more_params if all(p is not q for q in params)]
             if not tensor.name and tensor is not root and count == 1:
-                inside[id(tensor)] = sources
+                inside[id(tensor)] = sources, params
                 continue
             node = Node(DATA if tensor.name or tensor is root else OP, tensor, cluster)
             node.shows_result = node.kind == OP
+            node.params_inside = params
             for source, norm in sources:
                 view.edges.append(Edge(source, node, norm))
-            if split_yhat:
+            if granularity == "formula":
                 node = _split_output(view, node, names)
         node.grad_norm = tensor.grad_norm
         view.nodes.append(node)

@@ -66,6 +66,7 @@ class Node:
         "consts",
         "transposed",
         "alias",
+        "params_inside",
         "id",
     )
 
@@ -88,6 +89,7 @@ class Node:
         # operands that are a leaf's transpose, drawn inside this product: {operand index: leaf}
         self.transposed: dict[int, Any] = {}
         self.alias: str | None = None  # the name drawn when it is not the tensor's (z_3)
+        self.params_inside: list = []  # the gate view: parameters written inside this node
         self.id = ""
 
 

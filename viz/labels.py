@@ -70,6 +70,8 @@ def _data(node, view, values: bool | None) -> None:
         norm = float(np.linalg.norm(tensor.grad))
     if node in view.summed_params:
         node.lines.append(f"dL/d{node.title} = sum_k dL/d{node.title}_k")
+    if node.params_inside:
+        node.lines.append("uses " + ", ".join(_name(p) for p in node.params_inside))
     gradient = _small_grad(tensor) if small and view.grads else None
     node.lines += [gradient] if gradient else _grad_line(view, tensor, norm)
     node.tooltip = _tooltip(tensor)
@@ -77,7 +79,7 @@ def _data(node, view, values: bool | None) -> None:
 
 def _signed(values) -> str:
     """Numbers with their signs, two significant digits: ``[0.31, -0.72]``."""
-    return "[" + ", ".join(f"{float(v):.2g}" for v in np.ravel(values)) + "]"
+    return "[" + ", ".join(f"{float(v) + 0.0:.2g}" for v in np.ravel(values)) + "]"  # no -0
 
 
 def _small_values(name: str, data: np.ndarray) -> str:
@@ -230,6 +232,13 @@ def _title(view, highlight, term) -> list[str]:
     if view.term_title:
         title.insert(0, view.term_title)
     kinds = {node.kind for node in view.nodes}
+    if view.granularity == "formula":
+        title.append(
+            "boxes: the notes' terms, one each; the operations between them (a transpose, the "
+            "sums of a_t, z_t, L) are drawn inside the term they make"
+        )
+    elif view.granularity == "gate":
+        title.append("one box per gate and state; each gate lists the parameters it uses")
     if any(node.shows_result or node.consts for node in view.nodes if node.kind == OP):
         title.append(
             "ovals: operations, with the shape of a result that has no name and the constants "

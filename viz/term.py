@@ -128,6 +128,8 @@ def apply(view: ViewGraph, order: list, term: tuple[int, int], param: Any) -> No
         node.emphasis = "bold" if on else "faded"
     for edge in view.edges:
         on = edge.tail.emphasis == edge.head.emphasis == "bold" and edge.style != "sum"
+        if edge.tail.tensor is param and edge.tail.kind != COPY:  # drawn once: one use is k's
+            on = on and edge.head.cluster is not None and edge.head.cluster.step_of() == term[1]
         edge.emphasis = "bold" if on else "faded"
     t, k = term
     view.term_title = (

@@ -78,7 +78,7 @@ def build(
         nodes_of = _walk(view, order, clusters)
         _fold_constants(view)
     else:
-        nodes_of = formula.walk(view, order, clusters, view.granularity == "formula")
+        nodes_of = formula.walk(view, order, clusters, view.granularity)
     view.clusters.sort(key=_natural_path)
     view.nodes[-1].is_root = True
     _mark_detached(view)
