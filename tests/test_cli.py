@@ -100,7 +100,7 @@ def test_bptt_prints_the_comparison_and_writes_the_svg(tmp_path):
                  "--out", str(out))
     assert result.returncode == 0, result.stderr
     rows = {line.split()[0]: line.split() for line in result.stdout.splitlines() if line.strip()}
-    for name in ("U", "V", "W", "b_h", "b_y", "h0"):
+    for name in ("U", "V", "W", "b_h", "b_y", "h_0"):
         assert float(rows[name][-1]) < 1e-9, rows[name]  # max |autodiff - closed form|
     assert "agree" in result.stdout and f"wrote {out}" in result.stdout
     root = ET.parse(out).getroot()

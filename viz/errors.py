@@ -10,7 +10,12 @@ INSTALL_HELP = (
 
 
 class GraphTooLargeError(RuntimeError):
-    """The view graph has more nodes than ``max_nodes``; raised before any ``dot`` runs."""
+    """The view graph has more nodes than ``max_nodes``; raised before any ``dot`` runs.
+
+    ``count`` and ``max_nodes`` say by how much, for a caller that words its own advice."""
+
+    count: int = 0
+    max_nodes: int = 0
 
 
 class DotNotFoundError(RuntimeError):
@@ -31,12 +36,14 @@ class GraphReleasedError(RuntimeError):
 
 def too_large(count: int, max_nodes: int, steps: int) -> GraphTooLargeError:
     steps_note = f" ({steps} time steps)" if steps else ""
-    return GraphTooLargeError(
+    error = GraphTooLargeError(
         f"viz: the view graph has {count} nodes{steps_note}, more than max_nodes={max_nodes}. "
         "Draw fewer time steps, or pass fold=k (the first and last k steps, the middle "
         "collapsed into one box) or fold=0 (the rolled view, one step with a loop); "
         "or raise max_nodes= if you really want every node (dot gets slow on big graphs)."
     )
+    error.count, error.max_nodes = count, max_nodes
+    return error
 
 
 def dot_not_found(reason: str) -> DotNotFoundError:
