@@ -36,12 +36,14 @@ test: $(STAMP) graphviz
 
 demo: $(STAMP) graphviz
 	@mkdir -p out
-	$(VENV)/bin/minigrad bptt --seq-len 4 --hidden 3 --grads --highlight W --out out/rnn-bptt.svg
+	$(VENV)/bin/minigrad bptt --seq-len 4 --hidden 3 --grads --out out/rnn-bptt.svg
 
 # The pictures the README shows.
 docs: $(STAMP) graphviz
-	$(VENV)/bin/minigrad bptt --seq-len 4 --hidden 3 --grads --highlight W --out docs/rnn-bptt.svg
+	$(VENV)/bin/minigrad bptt --seq-len 4 --hidden 3 --grads --out docs/rnn-bptt.svg
 	$(VENV)/bin/minigrad bptt --seq-len 30 --step 30 --grads --fold 2 --out docs/rnn-vanishing.svg
+	$(VENV)/bin/minigrad bptt --seq-len 6 --hidden 3 --grads --term 6,6 --highlight W --out docs/rnn-term-near.svg
+	$(VENV)/bin/minigrad bptt --seq-len 6 --hidden 3 --grads --term 6,2 --highlight W --out docs/rnn-term-far.svg
 	$(VENV)/bin/minigrad gradflow --seq-len 60 --out docs/gradflow.svg
 	$(VENV)/bin/minigrad train-char --model rnn --steps 2000 --quiet --sample-every 0 --plot docs/char-rnn-loss.svg
 

@@ -331,7 +331,9 @@ def _edge(graph, view, edge: Edge, scale: style.Scale) -> None:
         if not view.grads:
             attrs["color"] = style.HIGHLIGHT_COLOR
     elif edge.emphasis == "faded":
-        attrs.update(color=style.FADED_COLOR, penwidth="0.8")
+        attrs.update(color=style.FADED_COLOR, penwidth="0.8", fontcolor=style.FADED_FONT)
+        if "headlabel" in attrs:
+            attrs["labelfontcolor"] = style.FADED_FONT
     # against the gradient's flow, a value's edge points back at its source (a copy's edge into
     # its parameter's sum already is a gradient's)
     reverse = view.direction == "backward" and edge.style not in ("sum", "cut")
