@@ -166,7 +166,12 @@ def _draw_bptt(args: argparse.Namespace, rnn: Any, loss: Any) -> str:
                              f"than --max-nodes {args.max_nodes}: try --fold 0 (the rolled "
                              "view) or a larger --max-nodes") from None
         drawing = _fold_to_fit(viz, loss, options, nodes, args.max_nodes)
-    return viz.render(drawing, args.out)
+    try:
+        return viz.render(drawing, args.out)
+    except viz.RenderTimeoutError:
+        raise RuntimeError(f"dot did not finish drawing {len(drawing.view_graph.nodes)} nodes in "
+                           "time; nothing was written. Draw fewer steps: --fold 2, --fold 0 (the "
+                           "rolled view) or a smaller --seq-len") from None
 
 
 def _fold_to_fit(viz: Any, loss: Any, options: dict, nodes: int, max_nodes: int) -> Any:

@@ -5,11 +5,13 @@ help and errors that speak in options."""
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 
 import numpy as np
 import pytest
-from test_cli import SVG, run
+from test_cli import ENV, SVG, run
 
 from models import RNN
 from models.bptt_terms import bptt_terms
@@ -155,3 +157,19 @@ def test_help_shows_every_default_and_a_description():
     bptt_help = " ".join(run("bptt", "--help").stdout.split())
     for option in ("--f-y", "--loss", "--term", "--backward"):
         assert option in bptt_help
+
+
+def test_a_hanging_dot_is_reported_in_options(tmp_path):
+    fake = tmp_path / "slow-dot"
+    fake.write_text("#!/bin/sh\nsleep 60\n")
+    fake.chmod(0o755)
+    env = {**ENV, "MINIGRAD_DOT": str(fake)}
+    code = ("import functools, sys, viz; from minigrad import cli; "
+            "viz.render = functools.partial(viz.render, timeout=1); "  # not 30 s of waiting
+            "sys.exit(cli.main(sys.argv[1:]))")
+    result = subprocess.run([sys.executable, "-c", code, "bptt", "--seq-len", "2", "--out",
+                             str(tmp_path / "g.svg")], capture_output=True, text=True,
+                            env=env, timeout=120)
+    assert result.returncode == 1
+    assert "--fold" in result.stderr and "fold=" not in result.stderr
+    assert not (tmp_path / "g.svg").exists()
