@@ -65,10 +65,7 @@ def walk(
     ``V_i, W_i, b_i``), so that a step is its gates and nothing else.
     """
     root = order[-1]
-    uses: dict[int, int] = {}
-    for tensor in order:
-        for parent in tensor.parents:
-            uses[id(parent)] = uses.get(id(parent), 0) + 1
+    uses = use_counts(order)
     names = {t.name for t in order if t.name}
     nodes_of: dict[int, Node] = {}
     # what a tensor drawn inside a later node brings to it: its sources and parameters
@@ -109,6 +106,15 @@ def walk(
         view.nodes.append(node)
         nodes_of[id(tensor)] = node
     return nodes_of
+
+
+def use_counts(order: list) -> dict[int, int]:
+    """How many times each tensor is an operand (twice for ``x * x``), by id."""
+    uses: dict[int, int] = {}
+    for tensor in order:
+        for parent in tensor.parents:
+            uses[id(parent)] = uses.get(id(parent), 0) + 1
+    return uses
 
 
 def _split_output(view: ViewGraph, node: Node, names: set[str]) -> Node:

@@ -231,34 +231,7 @@ def _title(view, highlight, term) -> list[str]:
         title[0] += f", {view.steps} time steps"
     if view.term_title:
         title.insert(0, view.term_title)
-    kinds = {node.kind for node in view.nodes}
-    if view.granularity == "formula":
-        title.append(
-            "boxes: the notes' terms, one each; the operations between them (a transpose, the "
-            "sums of a_t, z_t, L) are drawn inside the term they make"
-        )
-    elif view.granularity == "gate":
-        title.append("one box per gate and state; each gate lists the parameters it uses")
-    if any(node.shows_result or node.consts for node in view.nodes if node.kind == OP):
-        title.append(
-            "ovals: operations, with the shape of a result that has no name and the constants "
-            "they use (inputs, targets); boxes: named tensors"
-        )
-    if COPY in kinds and view.shared == "sum":
-        title.append(
-            "green: each parameter once, above the steps; dashed: its copy W_k in step k, with an "
-            "edge into W carrying ||dL/dW_k||: dL/dW = sum_k dL/dW_k"
-        )
-    elif COPY in kinds:
-        title.append(
-            "dashed green: a parameter's copy in one step, labelled with that step's term "
-            "of its gradient; each parameter with its total once under 'parameters'"
-        )
-    elif PARAM in kinds:
-        title.append(
-            "green: parameters, drawn once with an edge into every use "
-            "(their gradient is the sum over those edges)"
-        )
+    title += _explanations(view)
     if view.grads:
         shading = "; step shading: ||dL/dh_t||" if view.steps else ""
         title.append(
@@ -285,3 +258,37 @@ def _title(view, highlight, term) -> list[str]:
     if view.folded:
         title.append(view.folded)
     return title
+
+
+def _explanations(view) -> list[str]:
+    """What the boxes and the parameters' drawing mean, in this view."""
+    lines = []
+    kinds = {node.kind for node in view.nodes}
+    if view.granularity == "formula":
+        lines.append(
+            "boxes: the notes' terms, one each; the operations between them (a transpose, the "
+            "sums of a_t, z_t, L) are drawn inside the term they make"
+        )
+    elif view.granularity == "gate":
+        lines.append("one box per gate and state; each gate lists the parameters it uses")
+    if any(node.shows_result or node.consts for node in view.nodes if node.kind == OP):
+        lines.append(
+            "ovals: operations, with the shape of a result that has no name and the constants "
+            "they use (inputs, targets); boxes: named tensors"
+        )
+    if COPY in kinds and view.shared == "sum":
+        lines.append(
+            "green: each parameter once, above the steps; dashed: its copy W_k in step k, with an "
+            "edge into W carrying ||dL/dW_k||: dL/dW = sum_k dL/dW_k"
+        )
+    elif COPY in kinds:
+        lines.append(
+            "dashed green: a parameter's copy in one step, labelled with that step's term "
+            "of its gradient; each parameter with its total once under 'parameters'"
+        )
+    elif PARAM in kinds:
+        lines.append(
+            "green: parameters, drawn once with an edge into every use "
+            "(their gradient is the sum over those edges)"
+        )
+    return lines

@@ -1,14 +1,17 @@
 """The view graph: a small, renderer-independent description of what to draw.
 
-The graph behind a tensor is walked once with the engine's own ``mg.topological_order``. A
-tensor made by an op becomes the op's node and, when it has a name (``h_3``) or is the root, a
-box of its own; an unnamed result is shown inside its op's node. A leaf becomes one node, except
-an unnamed constant used by one op only (an input ``x_t``, a target), which is shown inside that
-op. Every name scope becomes a cluster (nested scopes nest). Then, in order: parameters are
-drawn once or copied into each step (``shared``), paths are highlighted, time steps are folded,
-the size is checked against ``max_nodes``, the layout is planned (``viz.layout``) and only the
-surviving nodes get their labels (``viz.labels``). DOT (``viz.dot``) and the text outline
-(``viz.text``) are both written from this."""
+The graph behind a tensor is walked once with the engine's own ``mg.topological_order``. In the
+formula and gate views (``viz.formula``, the default for graphs built by models/) every named
+tensor is one node and the unnamed operations between them are drawn inside it. In the op view
+a tensor made by an op becomes the op's node and, when it has a name (``h_3``) or is the root, a
+box of its own; an unnamed result is shown inside its op's node; a leaf becomes one node, except
+an unnamed constant used by one op only, which is shown inside that op, and a leaf's transpose
+used by one product, drawn inside the product. Every name scope becomes a cluster (nested scopes
+nest). Then, in order: parameters are drawn once, copied into each step or copied and summed
+(``viz.params``), paths or one term's path are highlighted (``viz.term``), time steps are
+folded, the size is checked against ``max_nodes``, the layout is planned (``viz.layout``) and
+only the surviving nodes get their labels (``viz.labels``). DOT (``viz.dot``) and the text
+outline (``viz.text``) are both written from this."""
 
 from __future__ import annotations
 
@@ -38,28 +41,14 @@ def build(
     term: tuple[int, int] | None = None,
 ) -> ViewGraph:
     """The view graph of everything ``root`` was computed from."""
-    if not isinstance(root, mg.Tensor):
-        raise TypeError(f"viz: expected a minigrad Tensor, got {type(root).__name__}")
-    if granularity not in formula.GRANULARITIES:
-        raise ValueError(
-            f"viz: granularity must be one of {formula.GRANULARITIES}, got {granularity!r}"
-        )
-    if direction not in DIRECTIONS:
-        raise ValueError(f"viz: direction must be one of {DIRECTIONS}, got {direction!r}")
+    _check(root, shared=shared, fold_steps=fold_steps, max_nodes=max_nodes,
+           granularity=granularity, direction=direction)
     if term is not None:
         term = term_view.check(term)
         if highlight is None:
             raise ValueError(
                 "viz: term=(t, k) needs highlight= the parameter whose term to draw (e.g. W)"
             )
-    if shared not in params.SHARED_MODES:
-        raise ValueError(f"viz: shared must be one of {params.SHARED_MODES}, got {shared!r}")
-    if fold_steps is not None and (
-        isinstance(fold_steps, bool) or not isinstance(fold_steps, int) or fold_steps < 0
-    ):
-        raise ValueError(f"viz: fold must be None or an int >= 0, got {fold_steps!r}")
-    if not isinstance(max_nodes, int) or max_nodes < 1:
-        raise ValueError(f"viz: max_nodes must be a positive int, got {max_nodes!r}")
     order = mg.topological_order(root)
     for tensor in order:
         if tensor.released:
@@ -100,6 +89,26 @@ def build(
     layout.arrange(view)
     labels.describe(view, root, values=values, highlight=highlight, term=term)
     return view
+
+
+def _check(root: Any, *, shared: str, fold_steps: Any, max_nodes: Any, granularity: str,
+           direction: str) -> None:
+    """Refuse a bad option before any work, naming it and what it may be."""
+    if not isinstance(root, mg.Tensor):
+        raise TypeError(f"viz: expected a minigrad Tensor, got {type(root).__name__}")
+    for name, value, allowed in (
+        ("granularity", granularity, formula.GRANULARITIES),
+        ("direction", direction, DIRECTIONS),
+        ("shared", shared, params.SHARED_MODES),
+    ):
+        if value not in allowed:
+            raise ValueError(f"viz: {name} must be one of {allowed}, got {value!r}")
+    if fold_steps is not None and (
+        isinstance(fold_steps, bool) or not isinstance(fold_steps, int) or fold_steps < 0
+    ):
+        raise ValueError(f"viz: fold must be None or an int >= 0, got {fold_steps!r}")
+    if not isinstance(max_nodes, int) or max_nodes < 1:
+        raise ValueError(f"viz: max_nodes must be a positive int, got {max_nodes!r}")
 
 
 class _Clusters:
