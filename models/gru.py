@@ -27,7 +27,8 @@ The GRU takes and returns the state exactly as the RNN does: ``ys, hs = gru(xs, 
 ``h0`` None (zeros) or a (B, H) array or Tensor (which may require grad), and
 ``y_t, h_t = gru.step(x_t, h_prev, t)``. The letter z is the update gate's, as in the GRU
 literature, so the output's pre-activation ``U h_t + b_y`` (z_t in the RNN) is named ``logits_t``.
-Nodes are named ``z_3``, ``r_3``, ``n_3``, ``h_3``, ``logits_3``, ``yhat_3``.
+Nodes are named ``x_3`` (an unnamed input), ``z_3``, ``r_3``, ``n_3``, ``h_3``, ``logits_3``,
+``yhat_3``: viz's gate view draws one node per name.
 """
 
 from __future__ import annotations

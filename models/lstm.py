@@ -28,7 +28,8 @@ State convention. The state of an LSTM is the pair (h, c):
 The cell states are returned, never stored on the module: a module's parameters are its Tensor
 attributes (and lists of them) that require grad, so a stored list of cell states would be taken
 for parameters, and it would keep the whole graph alive.
-Nodes are named ``i_3``, ``f_3``, ``g_3``, ``o_3``, ``c_3``, ``h_3``, ``z_3``, ``yhat_3``.
+Nodes are named ``x_3`` (an unnamed input), ``i_3``, ``f_3``, ``g_3``, ``o_3``, ``c_3``, ``h_3``,
+``z_3``, ``yhat_3``: viz's gate view draws one node per name.
 """
 
 from __future__ import annotations

@@ -170,7 +170,8 @@ class RNN(Recurrent):
     ) -> tuple[mg.Tensor, mg.Tensor]:
         """One step: ``h_t = f_h(x_t V^T + h_{t-1} W^T + b_h)``, ``yhat_t = f_y(h_t U^T + b_y)``.
 
-        ``t`` (1-based) only names the nodes (``a_t``, ``h_t``, ``z_t``, ``yhat_t``).
+        ``t`` (1-based) only names the nodes: ``x_t`` (when unnamed), ``V x_t``, ``W h_{t-1}``,
+        ``a_t``, ``h_t``, ``z_t``, ``yhat_t``, the notes' terms that viz's formula view draws.
         """
         x_t = lift(x_t)
         if x_t.ndim != 2 or x_t.shape[1] != self.input_size:
