@@ -155,3 +155,16 @@ def test_term_needs_a_parameter_and_a_pair():
     other = (ys[-1] ** 2).sum()
     with pytest.raises(ValueError, match="a tensor named L_3"):
         viz.draw(other, term=(3, 1), highlight=rnn.W)
+
+
+def test_the_paths_edges_carry_the_terms_own_gradient():
+    rnn, loss, terms = unrolled(T=5)
+    view = viz.draw(loss, grads=True, term=(5, 2), highlight=rnn.W).view_graph
+    (start,) = [e for e in view.edges if e.emphasis == "bold" and e.tail.kind == "copy"]
+    assert start.tail.title == "W_2" and start.head.title == "W h_1"
+    assert start.norm == pytest.approx(np.linalg.norm(terms["W"][(5, 2)]), rel=1e-9)
+    total = viz.draw(loss, grads=True).view_graph  # the same edge under L: the sum over t >= 2
+    (same,) = [e for e in total.edges if e.tail.title == "W_2" and e.head.title == "W h_1"]
+    expected_total = np.linalg.norm(sum(terms["W"][(t, 2)] for t in range(2, 6)))
+    assert same.norm == pytest.approx(expected_total, rel=1e-9)
+    assert start.norm < same.norm

@@ -69,7 +69,7 @@ def walk(
     names = {t.name for t in order if t.name}
     nodes_of: dict[int, Node] = {}
     # what a tensor drawn inside a later node brings to it: its sources and parameters
-    inside: dict[int, tuple[list[tuple[Node, float | None]], list]] = {}
+    inside: dict[int, tuple[list[tuple[Node, float | None, tuple]], list]] = {}
     for tensor in order:
         count = uses.get(id(tensor), 0)
         cluster = cluster_of(tensor.scope)
@@ -82,12 +82,12 @@ def walk(
                 continue
             node = Node(PARAM if is_parameter(tensor) else INPUT, tensor, cluster)
         else:
-            sources: list[tuple[Node, float | None]] = []
+            sources: list[tuple[Node, float | None, tuple]] = []
             params: list = []
             norms = tensor.edge_grad_norms or (None,) * len(tensor.parents)
-            for parent, norm in zip(tensor.parents, norms, strict=True):
+            for i, (parent, norm) in enumerate(zip(tensor.parents, norms, strict=True)):
                 if id(parent) not in inside:
-                    sources.append((nodes_of[id(parent)], norm))
+                    sources.append((nodes_of[id(parent)], norm, (tensor, i)))
                     continue
                 more, more_params = inside[id(parent)]
                 sources += more
@@ -98,8 +98,8 @@ def walk(
             node = Node(DATA if tensor.name or tensor is root else OP, tensor, cluster)
             node.shows_result = node.kind == OP
             node.params_inside = params
-            for source, norm in sources:
-                view.edges.append(Edge(source, node, norm))
+            for source, norm, origin in sources:
+                view.edges.append(Edge(source, node, norm, origin=origin))
             if granularity == "formula":
                 node = _split_output(view, node, names)
         node.grad_norm = tensor.grad_norm
@@ -127,7 +127,7 @@ def _split_output(view: ViewGraph, node: Node, names: set[str]) -> Node:
     node.grad_norm = node.tensor.grad_norm
     view.nodes.append(node)
     output = Node(DATA, node.tensor, node.cluster)
-    edge = Edge(node, output, node.tensor.grad_norm)
+    edge = Edge(node, output, node.tensor.grad_norm, origin=(node.tensor, -1))
     edge.label = "f_y = identity"
     view.edges.append(edge)
     return output

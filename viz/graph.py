@@ -96,12 +96,22 @@ class Node:
 class Edge:
     """An arrow in the forward direction; ``norm`` is the gradient that flowed back along it."""
 
-    __slots__ = ("tail", "head", "norm", "emphasis", "style", "label", "backward")
+    __slots__ = ("tail", "head", "norm", "emphasis", "style", "label", "backward", "origin")
 
-    def __init__(self, tail: Node, head: Node, norm: float | None, style: str = "solid") -> None:
+    def __init__(
+        self,
+        tail: Node,
+        head: Node,
+        norm: float | None,
+        style: str = "solid",
+        origin: tuple[Any, int] | None = None,
+    ) -> None:
         self.tail = tail
         self.head = head
         self.norm = norm
+        # the engine's edge drawn: (op tensor, operand index), or (tensor, -1) for the gradient
+        # of the tensor itself; the term view reads the term's own norms through it
+        self.origin = origin
         self.emphasis: str | None = None
         self.style = style  # "solid", "cut" (detach mark) or "loop" (rolled recurrence)
         self.label = ""

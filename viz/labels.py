@@ -251,6 +251,7 @@ def _title(view, highlight, term) -> list[str]:
         title.append(
             f"bold: the path of this term, L_{t} -> yhat_{t} -> h_{t} -> ... -> h_{k} -> "
             f"{target}_{k} (step {k}'s use of {target}); everything else faded"
+            + ("; the path's edges carry L_" + str(t) + "'s gradient alone" if view.grads else "")
         )
     elif highlight is not None:
         target = highlight if isinstance(highlight, str) else _name(highlight)

@@ -82,17 +82,23 @@ def term_norm(root: Any, term: tuple[int, int], param: Any) -> float:
         raise TypeError("viz: the parameter of a term must be a leaf Tensor (W, V, b_h, ...)")
     order = mg.topological_order(root)
     loss_t, use, index = find(order, check(term), param)
-    return _replay(order, loss_t, use, index)
+    return _replay(order, loss_t, use, index)[0]
 
 
-def _replay(order: list, loss_t: Any, use: Any, index: int) -> float:
-    """Backward of ``loss_t`` alone; the norm ``use`` sends to its operand ``index``; then every
-    gradient (in place, so arrays others hold are unchanged) and recorded norm as before."""
+def _replay(order: list, loss_t: Any, use: Any, index: int) -> tuple[float, dict]:
+    """Backward of ``loss_t`` alone: the norm ``use`` sends to its operand ``index``, and what
+    backward recorded on every tensor (``{id: (grad_norm, edge_grad_norms)}``, None where it did
+    not reach); then every gradient (in place, so arrays others hold are unchanged) and recorded
+    norm as before."""
     grads = [(x, x.grad, None if x.grad is None else x.grad.copy()) for x in order]
     recorded = [(x, [getattr(x, a) for a in RECORDED]) for x in order]
     try:
+        for x in order:  # so that a tensor L_t's backward does not reach records nothing
+            for attr in RECORDED:
+                setattr(x, attr, None)
         loss_t.backward(retain_graph=True, record=True)
         norm = use.edge_grad_norms[index]
+        seen = {id(x): (x.grad_norm, x.edge_grad_norms) for x in order}
     finally:
         for x, array, values in grads:
             if array is not None:
@@ -101,13 +107,13 @@ def _replay(order: list, loss_t: Any, use: Any, index: int) -> float:
         for x, saved in recorded:
             for attr, value in zip(RECORDED, saved, strict=True):
                 setattr(x, attr, value)
-    return 0.0 if norm is None else norm
+    return (0.0 if norm is None else norm), seen
 
 
 def apply(view: ViewGraph, order: list, term: tuple[int, int], param: Any) -> None:
     """Bold exactly the term's path, fade the rest, and title the drawing with its norm."""
     loss_t, use, index = find(order, term, param)
-    norm = _replay(order, loss_t, use, index)
+    norm, seen = _replay(order, loss_t, use, index)
     after = {id(use)}
     for x in order:  # topological: a tensor is after the use if one of its parents is
         if any(id(p) in after for p in x.parents):
@@ -131,6 +137,10 @@ def apply(view: ViewGraph, order: list, term: tuple[int, int], param: Any) -> No
         if edge.tail.tensor is param and edge.tail.kind != COPY:  # drawn once: one use is k's
             on = on and edge.head.cluster is not None and edge.head.cluster.step_of() == term[1]
         edge.emphasis = "bold" if on else "faded"
+        if on and edge.origin is not None:  # the term's own gradient, L_t's alone
+            tensor, operand = edge.origin
+            grad_norm, edge_norms = seen.get(id(tensor), (None, None))
+            edge.norm = grad_norm if operand < 0 else (edge_norms[operand] if edge_norms else None)
     t, k = term
     view.term_title = (
         f"term k={k} of dL_{t}/d{param.name or 'P'}: ||term|| = {style.fmt_norm(norm)}"

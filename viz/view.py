@@ -150,12 +150,12 @@ def _walk(view: ViewGraph, order: list, cluster_of: _Clusters) -> dict[int, Node
             for i, (parent, norm) in enumerate(zip(tensor.parents, norms, strict=True)):
                 if id(parent) in folded:  # ||grad of W.T|| = ||grad of W||: the same norm
                     op.transposed[i] = parent = parent.parents[0]
-                view.edges.append(Edge(nodes_of[id(parent)], op, norm))
+                view.edges.append(Edge(nodes_of[id(parent)], op, norm, origin=(tensor, i)))
             if tensor.name or tensor is root:
                 node = Node(DATA, tensor, cluster)
                 node.grad_norm = tensor.grad_norm
                 view.nodes += (op, node)
-                view.edges.append(Edge(op, node, tensor.grad_norm))
+                view.edges.append(Edge(op, node, tensor.grad_norm, origin=(tensor, -1)))
             else:  # an unnamed intermediate: the op's node shows its result too
                 node = op
                 op.shows_result = True
