@@ -78,6 +78,10 @@ def bptt_command(args: argparse.Namespace) -> int:
     path = viz.render(loss, args.out, grads=args.grads, highlight=highlight, fold=args.fold,
                       max_nodes=args.max_nodes, rankdir="auto")
     print(f"wrote {path}")
+    if args.html:
+        page = viz.html(loss, args.html, highlight=highlight, fold=args.fold,
+                        max_nodes=args.max_nodes, rankdir="auto")
+        print(f"wrote {page} (open it in a browser: it steps through the backward pass)")
     return 0 if worst < 1e-9 else 1
 
 
@@ -226,6 +230,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="refuse to draw a larger graph (default 2000)")
     bptt.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     bptt.add_argument("--out", default="rnn-bptt.svg", help="SVG file to write")
+    bptt.add_argument("--html", metavar="PAGE",
+                      help="also write a page that steps through backward() node by node")
     bptt.set_defaults(run=bptt_command)
 
     train = commands.add_parser(

@@ -4,6 +4,7 @@
     loss.backward(retain_graph=True, record=True)
     viz.render(loss, "rnn.svg", grads=True, highlight=rnn.W)   # writes the SVG, returns the path
     viz.draw(loss)                 # a graphviz.Digraph subclass: .source is the DOT text
+    viz.html(loss, "bptt.html", highlight=rnn.W)  # a page that steps through backward
     print(viz.text(loss))          # the same graph as an indented outline
 
 ``dot`` (Graphviz) is found on PATH or named by the MINIGRAD_DOT environment variable; it runs
@@ -18,6 +19,7 @@ from .errors import (
     GraphTooLargeError,
     RenderTimeoutError,
 )
+from .html import html
 from .render import render
 from .runner import find_dot
 from .text import text
@@ -31,6 +33,7 @@ __all__ = [
     "RenderTimeoutError",
     "draw",
     "find_dot",
+    "html",
     "render",
     "text",
 ]

@@ -1,0 +1,177 @@
+"""The backward pass as frames, read from the engine's own recording.
+
+``loss.backward(retain_graph=True, record=True)`` numbers the nodes in the order it processed
+them (``backward_step``) and stores the norm of each node's gradient (``grad_norm``), of what it
+sent to each parent (``edge_grad_norms``) and of each parent's gradient summed so far
+(``edge_running_norms``). Frame k is the node with ``backward_step == k``; nothing here is
+recomputed, only looked up and placed on a drawing:
+
+- a tensor drawn as a node of its own (a named tensor's box, an op's oval, a parameter) is shown
+  there; a named result's box and its op's oval both show its gradient;
+- a tensor without a node of its own (inside the box of folded steps, in a step the rolled view
+  leaves out, or merged by the drawing in any other way) is shown on the drawn node that
+  contains it: the box of folded steps, its counterpart in the drawn step (rolled view), else
+  the drawn node of its nearest consumer (where its gradient came from);
+- a per-step parameter copy shows the term its one use sent (empty when it has several uses in
+  its step: the recording holds no norm of their partial sums).
+
+Every drawn node's value after frame k is the gradient norm accumulated so far by the last of
+its tensors that changed: the complete norm once processed, the running sum before.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import minigrad as mg
+
+from . import fold as folding
+from .graph import COPY, CUT, DATA, FOLD, OP, Node, ViewGraph
+
+RECORD_HINT = "loss.backward(retain_graph=True, record=True)"
+
+
+def recorded_order(root: Any) -> list:
+    """The tensors ``backward()`` processed, in its order; an error if it was not recorded."""
+    if not isinstance(root, mg.Tensor):
+        raise TypeError(f"viz.html: expected a minigrad Tensor, got {type(root).__name__}")
+    if root.backward_step is None:
+        raise ValueError(
+            "viz.html: no backward pass recorded on this graph: call "
+            f"{RECORD_HINT} first, then write the page"
+        )
+    done = [t for t in mg.topological_order(root) if t.backward_step is not None]
+    done.sort(key=lambda t: t.backward_step)
+    numbers = [t.backward_step for t in done]
+    if root.backward_step != 1 or numbers != list(range(1, len(done) + 1)):
+        raise ValueError(
+            "viz.html: the recorded backward steps of this graph do not form one pass from "
+            f"this root (root step {root.backward_step}, {len(done)} nodes numbered "
+            f"{numbers[:3]}...): some nodes keep numbers from another backward pass. Call "
+            f"{RECORD_HINT} on this root again, then write the page"
+        )
+    return done
+
+
+def own_nodes(view: ViewGraph) -> dict[int, list[Node]]:
+    """For each tensor with a node of its own, the drawn nodes that show its gradient."""
+    own: dict[int, list[Node]] = {}
+    for node in view.nodes:
+        if node.tensor is not None and node.kind not in (COPY, CUT, FOLD):
+            own.setdefault(id(node.tensor), []).append(node)
+    return own
+
+
+def main_node(nodes: list[Node]) -> Node:
+    """The node a frame highlights: a named tensor's box before its op's oval."""
+    return next((n for n in nodes if n.kind == DATA), nodes[0])
+
+
+def places(view: ViewGraph, full: ViewGraph | None, done: list) -> dict[int, list[Node]]:
+    """For each processed tensor, the drawn nodes of ``view`` that show it (see the module)."""
+    own = own_nodes(view)
+    found: dict[int, list[Node]] = {}
+    box = next((n for n in view.nodes if n.kind == FOLD), None)
+    in_box, stand_in = _folded_away(view, full) if full is not None else (set(), {})
+    users: dict[int, list] = {}
+    for tensor in done:
+        for parent in tensor.parents:
+            users.setdefault(id(parent), []).append(tensor)
+    for tensor in done:
+        key = id(tensor)
+        if key in own:
+            found[key] = own[key]
+        elif key in in_box and box is not None:
+            found[key] = [box]
+        elif key in stand_in and stand_in[key] in own:
+            found[key] = own[stand_in[key]]
+        else:
+            # backward reached its consumers before it: the first of them is placed already
+            first = min(users.get(key, []), key=lambda t: t.backward_step, default=None)
+            found[key] = found[id(first)] if first is not None else [view.nodes[-1]]
+    return found
+
+
+def _folded_away(view: ViewGraph, full: ViewGraph) -> tuple[set[int], dict[int, int]]:
+    """Tensors of the unfolded ``full`` view that ``view`` folds into its box, and for the rolled
+    view each left-out tensor's counterpart (by tensor id) in the drawn step."""
+    drawn_steps = {c.step for c in view.clusters if c.step is not None}
+    step_of = folding._step_of_nodes(full)  # fold's own rule: a node's step, or its inputs'
+    steps = sorted({s for s in step_of.values() if s is not None})
+    gone = {s for s in steps if s not in drawn_steps}
+    if not gone:
+        return set(), {}
+    left_out = [n.tensor for n in full.nodes if n.tensor is not None and step_of[id(n)] in gone]
+    if any(n.kind == FOLD for n in view.nodes):
+        return {id(t) for t in left_out}, {}
+    last = max(drawn_steps, default=None)
+    drawn = {}
+    for node in full.nodes:
+        if node.tensor is not None and step_of[id(node)] == last:
+            drawn.setdefault(_signature(node.tensor), id(node.tensor))
+    stand_in = {id(t): drawn[_signature(t)] for t in left_out if _signature(t) in drawn}
+    return set(), stand_in
+
+
+def _signature(tensor: Any, depth: int = 3) -> tuple:
+    """What a tensor is, step numbers left out: its op, shape and name (``h_#``), and so for
+    its inputs, a few levels deep (``W h_4`` and ``V x_4`` are both matmuls of one shape)."""
+    name = re.sub(r"\d+", "#", tensor.name or "")
+    inputs = tuple(_signature(p, depth - 1) for p in tensor.parents) if depth else ()
+    return tensor.op, tensor.shape, name, inputs
+
+
+def node_events(view: ViewGraph, where: dict[int, list[Node]], done: list) -> list[list]:
+    """Per frame k (index k - 1): ``[node id, value before, value after]`` for each drawn node
+    whose ``data-grad-norm`` changes, values as exact float text (``repr``) or ""."""
+    copies = {(id(n.tensor), id(n.cluster)): n for n in view.nodes if n.kind == COPY}
+    own = own_nodes(view)
+    value: dict[str, str] = {}
+    frames: list[list] = []
+    for tensor in done:
+        changes: dict[str, str] = {}
+        for node in where[id(tensor)]:
+            changes[node.id] = repr(tensor.grad_norm)
+        running = tensor.edge_running_norms or ()
+        sent = tensor.edge_grad_norms or ()
+        user = next((n for n in own.get(id(tensor), []) if n.kind == OP), None)
+        for parent, total, part in zip(tensor.parents, running, sent):
+            if total is None or id(parent) not in where:
+                continue
+            for node in where[id(parent)]:
+                changes[node.id] = repr(total)
+            copy = copies.get((id(parent), id(user.cluster))) if user is not None else None
+            if copy is not None and copy.uses == 1:
+                changes[copy.id] = repr(part)
+        events = []
+        for node_id, after in changes.items():
+            before = value.get(node_id, "")
+            if before != after:
+                events.append([node_id, before, after])
+                value[node_id] = after
+        frames.append(events)
+    return frames
+
+
+def edge_events(view: ViewGraph, where: dict[int, list[Node]], done: list) -> dict[int, list]:
+    """For each view edge (by ``id``) that gradient flows back along: [frame, norm sent]."""
+    step = {id(t): t.backward_step for t in done}
+    box_users: dict[int, list] = {}  # tensor id -> [(frame, norm)] of its uses inside the box
+    for tensor in done:
+        if any(n.kind == FOLD for n in where[id(tensor)]):
+            for parent, norm in zip(tensor.parents, tensor.edge_grad_norms or ()):
+                if norm is not None:
+                    box_users.setdefault(id(parent), []).append((tensor.backward_step, norm))
+    found: dict[int, list] = {}
+    for edge in view.edges:
+        if edge.style == "cut":
+            continue
+        head, tail = edge.head, edge.tail
+        if head.kind == FOLD:
+            uses = box_users.get(id(tail.tensor)) if tail.tensor is not None else None
+            if uses:
+                found[id(edge)] = list(min(uses))
+        elif head.tensor is not None and id(head.tensor) in step and edge.norm is not None:
+            found[id(edge)] = [step[id(head.tensor)], edge.norm]
+    return found
