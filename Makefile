@@ -58,8 +58,10 @@ demo: $(STAMP) graphviz
 		--html out/rnn-bptt.html
 
 # The pictures the README shows.
-docs: $(STAMP) graphviz
-	$(VENV)/bin/minigrad bptt --seq-len 4 --hidden 3 --grads --highlight W --out docs/rnn-bptt.svg
+docs: $(STAMP) graphviz chromium
+	$(VENV)/bin/minigrad bptt --seq-len 4 --hidden 3 --grads --highlight W --out docs/rnn-bptt.svg \
+		--html docs/rnn-bptt.html
+	$(PY) docs/screenshot.py docs/rnn-bptt.html docs/rnn-bptt-page.png --frame 41
 	$(VENV)/bin/minigrad bptt --seq-len 30 --step 30 --grads --fold 2 --out docs/rnn-vanishing.svg
 	$(VENV)/bin/minigrad gradflow --seq-len 60 --out docs/gradflow.svg
 	$(VENV)/bin/minigrad train-char --model rnn --steps 2000 --quiet --sample-every 0 --plot docs/char-rnn-loss.svg

@@ -138,6 +138,11 @@ def _prepare_svg(text: str, view: ViewGraph, prefix: str, edge_ids: dict, lit: d
             if edge is not None and id(edge) in edge_ids:
                 group.set("id", edge_ids[id(edge)])
                 group.set("class", f"edge {_scale_class(lit[id(edge)][1])}")
+                path = next(group.iter(f"{{{SVG}}}path"), None)
+                if path is not None:
+                    x, y = _middle(path.get("d", ""))
+                    group.set("data-x", f"{x + 4:.1f}")
+                    group.set("data-y", f"{y - 3:.1f}")
             else:
                 group.attrib.pop("id", None)
         elif kind == "graph":
@@ -145,6 +150,20 @@ def _prepare_svg(text: str, view: ViewGraph, prefix: str, edge_ids: dict, lit: d
     tree.set("class", "drawing")
     tree.set("id", prefix + "drawing")
     return ET.tostring(tree, encoding="unicode")
+
+
+def _middle(d: str) -> tuple[float, float]:
+    """The middle of dot's edge path ``M p0 C p1 p2 p3 ...`` (cubic Bezier pieces): the middle
+    piece at t = 1/2, (p0 + 3 p1 + 3 p2 + p3) / 8, or the joint between the two middle ones."""
+    numbers = [float(v) for v in re.findall(r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?", d)]
+    points = list(zip(numbers[0::2], numbers[1::2]))
+    if not points:
+        return 0.0, 0.0
+    pieces = (len(points) - 1) // 3
+    if pieces % 2 == 0:
+        return points[3 * (pieces // 2)]
+    p0, p1, p2, p3 = points[3 * (pieces // 2) : 3 * (pieces // 2) + 4]
+    return tuple((a + 3 * b + 3 * c + e) / 8 for a, b, c, e in zip(p0, p1, p2, p3))
 
 
 def _scale_class(norm: float) -> str:

@@ -24,34 +24,45 @@ def step_of(tensor: Any) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def name(tensor: Any) -> str:
-    """How a tensor is called in words: its name, or a short formula of its op."""
+def name(tensor: Any, depth: int = 2) -> str:
+    """How a tensor is called in words: its name, or a short formula of its op (unnamed inputs
+    written as formulas ``depth`` levels deep, then ``op(...)``)."""
     if tensor.name:
         return tensor.name
     if tensor.op is None:
         return _constant(tensor)
+    if depth == 0:
+        return f"{tensor.op}(...)"
     parents = tensor.parents
     if tensor.op == "transpose" and parents:
-        return name(parents[0]) + "^T"
+        return name(parents[0], depth - 1) + "^T"
     used = _use_of_parameter(tensor)
     if used is not None:  # x @ P.T in code is P x in the notes' column form
         param, other = used
-        return f"{param.name} {name(other)}"
+        return f"{param.name} {_input(other, 'x', depth - 1)}"
+    # a constant beside a prediction yhat_t is its target, y_t in the notes
+    target = any((p.name or "").startswith("yhat_") for p in parents)
+    inputs = [_input(p, "y" if target else "", depth - 1) for p in parents]
     if tensor.op in ("add", "sub", "mul") and len(parents) == 2:
         sign = {"add": "+", "sub": "-", "mul": "*"}[tensor.op]
-        return f"{_short(parents[0])} {sign} {_short(parents[1])}"
-    return f"{tensor.op}({', '.join(_short(p) for p in parents)})"
+        return f"{inputs[0]} {sign} {inputs[1]}"
+    return f"{tensor.op}({', '.join(inputs)})"
 
 
-def _short(tensor: Any) -> str:
-    return tensor.name or (_constant(tensor) if tensor.op is None else f"{tensor.op}(...)")
+def _input(tensor: Any, letter: str, depth: int) -> str:
+    """An op's input in words; an unnamed constant array of step t is called ``{letter}_t``
+    (the notes' ``x_t`` or ``y_t``) where the op says which it is."""
+    step = step_of(tensor)
+    if tensor.op is None and not tensor.name and letter and step is not None:
+        if tensor.data.size > 1:
+            return f"{letter}_{step}"
+    return name(tensor, depth)
 
 
 def _constant(tensor: Any) -> str:
-    step = step_of(tensor)
     if tensor.data.size == 1:
         return f"{tensor.data.item():.4g}"
-    return f"x_{step}" if step is not None else "constant"
+    return "constant"
 
 
 def _use_of_parameter(tensor: Any) -> tuple[Any, Any] | None:
@@ -141,7 +152,10 @@ def _rule(tensor: Any, index: int, root: str) -> str:
             return f"{target} += {param.name}^T {g}"
         term = step_of(tensor)
         k = f"_{term}" if term is not None else ""
-        return f"{d(root, param.name + k)} = {g} {name(other)}^T to this step's {name(parent)}"
+        return (
+            f"{d(root, param.name + k)} = {g} {_input(other, 'x', 1)}^T to this step's "
+            f"{name(parent)}"
+        )
     op, y = tensor.op, name(tensor)
     others = [name(p) for i, p in enumerate(tensor.parents) if i != index]
     local = {

@@ -28,37 +28,64 @@
     }
   }
 
+  let marked = []; // the elements marked for the frame on show, and the edge labels added
+
   function clearMarks() {
-    for (const el of document.querySelectorAll(".current, .sending")) {
-      el.classList.remove("current", "sending");
+    for (const el of marked) {
+      if (el.classList.contains("edge-label")) el.remove();
+      else el.classList.remove("current", "sending");
     }
-    for (const el of document.querySelectorAll(".edge-label")) el.remove();
+    marked = [];
   }
 
   function markFrame(k) {
     if (k === 0) return;
     for (const view of views) {
       const node = byId(view.current[k - 1]);
-      if (node) node.classList.add("current");
+      if (node) { node.classList.add("current"); marked.push(node); }
       for (const [id, text] of view.edges[k - 1]) {
         const edge = byId(id);
         if (!edge) continue;
         edge.classList.add("sending");
-        labelEdge(edge, text);
+        marked.push(edge, labelEdge(edge, text));
       }
     }
   }
 
   function labelEdge(edge, text) {
-    const path = edge.querySelector("path");
-    if (!path) return;
-    const point = path.getPointAtLength(path.getTotalLength() / 2);
+    // the label's place (the middle of the edge) was read from dot's layout by viz.html
     const label = document.createElementNS(edge.namespaceURI, "text");
     label.setAttribute("class", "edge-label");
-    label.setAttribute("x", point.x + 4);
-    label.setAttribute("y", point.y - 3);
+    label.setAttribute("x", edge.getAttribute("data-x"));
+    label.setAttribute("y", edge.getAttribute("data-y"));
     label.textContent = text;
     edge.parentNode.appendChild(label);
+    return label;
+  }
+
+  let hashTimer = null;
+
+  function keepHash() {
+    // the address follows the frame once stepping pauses: writing it costs several ms a time
+    clearTimeout(hashTimer);
+    hashTimer = setTimeout(() => {
+      const hash = "#frame=" + shown;
+      if (location.hash === hash) return;
+      try { history.replaceState(null, "", hash); } catch (e) { location.replace(hash); }
+    }, 120);
+  }
+
+  function keepInView(el) {
+    // one layout read per frame; scroll only when the node is out of sight
+    const box = byId("graph");
+    const outer = box.getBoundingClientRect();
+    const inner = el.getBoundingClientRect();
+    if (inner.left < outer.left || inner.right > outer.right) {
+      box.scrollLeft += inner.left - outer.left - (outer.width - inner.width) / 2;
+    }
+    if (inner.top < outer.top || inner.bottom > outer.bottom) {
+      box.scrollTop += inner.top - outer.top - (outer.height - inner.height) / 2;
+    }
   }
 
   function go(k) {
@@ -72,12 +99,9 @@
     byId("slider").value = String(k);
     showWords(k);
     showSum(k);
-    const hash = "#frame=" + k;
-    if (location.hash !== hash) {
-      try { history.replaceState(null, "", hash); } catch (e) { /* some file:// hosts refuse */ }
-    }
+    keepHash();
     const current = k > 0 ? visibleNode(k) : null;
-    if (current) current.scrollIntoView({ block: "nearest", inline: "nearest" });
+    if (current) keepInView(current);
     return k;
   }
 
@@ -188,7 +212,9 @@
       byId(box).addEventListener("click", toggleFold);
     }
     document.addEventListener("keydown", onKey);
-    window.addEventListener("hashchange", () => go(frameFromHash()));
+    window.addEventListener("hashchange", () => {
+      if (frameFromHash() !== shown) go(frameFromHash());
+    });
   }
 
   function onKey(event) {
