@@ -3,6 +3,7 @@ engine's own recording of backward and against the closed-form BPTT terms."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -110,6 +111,21 @@ def test_bad_draw_option_names_it_and_writes_nothing(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_frames_speak_in_the_notes_terms(tmp_path):
+    rnn, loss, *_ = unrolled(3)
+    text = Path(viz.html(loss, tmp_path / "page.html", highlight=rnn.W)).read_text("utf-8")
+    data = json.loads(re.search(r"window.minigradData = (.*?);\n", text).group(1))
+    by_title = {f["title"]: f["lines"] for f in data["frames"]}
+    h_2 = " ".join(by_title["step t=2: h_2"])
+    assert "dL/dh_1 += W^T diag(f_h'(a_2)) dL/dh_2" in h_2
+    w_use = " ".join(by_title["step t=2: W h_1"])
+    assert "dL/dh_1 += W^T dL/d(W h_1)" in w_use and "dL/dW_2 = dL/d(W h_1) h_1^T" in w_use
+    assert "all 3 uses of W" in " ".join(by_title["W"])
+    (w,) = [p for p in data["params"] if p["name"] == "W"]
+    assert [t["label"] for t in w["terms"]] == ["dL/dW_1", "dL/dW_2", "dL/dW_3"]
+    assert w["total"] == f"{np.linalg.norm(rnn.W.grad):.2e}"
+
+
 # --- in the browser --------------------------------------------------------------------------
 
 
@@ -171,6 +187,8 @@ def demo(tmp_path_factory):
 def test_frames_follow_the_engines_order(browser, demo):
     path, rnn, loss, *_ = demo
     open_page(browser, path)
+    # nothing was fetched: no script, style, font or picture from anywhere
+    assert browser.execute_script("return performance.getEntriesByType('resource').length") == 0
     steps = browser.execute_script("return window.minigradSteps")
     done = processed(loss)
     assert len(steps) == len(done) > 40

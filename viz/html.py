@@ -100,7 +100,8 @@ def _view_data(
     data = {
         "prefix": prefix,
         "current": [prefix + steps.main_node(where[id(t)]).id for t in done],
-        "nodes": [[[prefix + i, a, b] for i, a, b in frame] for frame in node_events],
+        "nodes": [[[prefix + i, a, b, _shown(a), _shown(b)] for i, a, b in frame]
+                  for frame in node_events],
         "edges": edges_per_frame,
         "box": next((prefix + n.id for n in view.nodes if n.kind == "fold"), None),
     }
@@ -129,6 +130,9 @@ def _prepare_svg(text: str, view: ViewGraph, prefix: str, edge_ids: dict, lit: d
         if kind == "node":
             group.set("id", prefix + name)
             group.set("data-grad-norm", "")
+            x, y = _bottom(group)
+            group.set("data-x", f"{x:.1f}")
+            group.set("data-y", f"{y + 9:.1f}")
         elif kind == "cluster":
             group.set("id", prefix + name)
         elif kind == "edge":
@@ -152,10 +156,38 @@ def _prepare_svg(text: str, view: ViewGraph, prefix: str, edge_ids: dict, lit: d
     return ET.tostring(tree, encoding="unicode")
 
 
+def _shown(value: str) -> str:
+    """A recorded norm (exact float text) as the drawing writes norms, or "" for none."""
+    return style.fmt_norm(float(value)) if value else ""
+
+
+def _numbers(text: str) -> list[float]:
+    return [float(v) for v in re.findall(r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?", text)]
+
+
+def _bottom(group: ET.Element) -> tuple[float, float]:
+    """The middle of the lower edge of a node's outline (path, polygon or ellipse)."""
+    xs, ys = [], []
+    for shape in group.iter():
+        tag = shape.tag.rpartition("}")[2]
+        if tag == "ellipse":
+            cx, cy = float(shape.get("cx", 0)), float(shape.get("cy", 0))
+            rx, ry = float(shape.get("rx", 0)), float(shape.get("ry", 0))
+            xs += [cx - rx, cx + rx]
+            ys += [cy + ry]
+        elif tag in ("path", "polygon"):
+            numbers = _numbers(shape.get("d") or shape.get("points") or "")
+            xs += numbers[0::2]
+            ys += numbers[1::2]
+    if not xs:
+        return 0.0, 0.0
+    return (min(xs) + max(xs)) / 2, max(ys)
+
+
 def _middle(d: str) -> tuple[float, float]:
     """The middle of dot's edge path ``M p0 C p1 p2 p3 ...`` (cubic Bezier pieces): the middle
     piece at t = 1/2, (p0 + 3 p1 + 3 p2 + p3) / 8, or the joint between the two middle ones."""
-    numbers = [float(v) for v in re.findall(r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?", d)]
+    numbers = _numbers(d)
     points = list(zip(numbers[0::2], numbers[1::2]))
     if not points:
         return 0.0, 0.0

@@ -14,18 +14,33 @@
   function applyFrame(k, forward) {
     // frame k's changes (k >= 1), applied going forward or undone going back
     for (const view of views) {
-      for (const [id, before, after] of view.nodes[k - 1]) {
+      for (const [id, before, after, beforeText, afterText] of view.nodes[k - 1]) {
         const el = byId(id);
         if (!el) continue;
         const value = forward ? after : before;
         el.setAttribute("data-grad-norm", value);
         el.classList.toggle("reached", value !== "");
+        badge(el).textContent = forward ? afterText : beforeText;
       }
       for (const [id] of view.edges[k - 1]) {
         const el = byId(id);
         if (el) el.classList.toggle("lit", forward);
       }
     }
+  }
+
+  function badge(node) {
+    // the norm of a node's gradient so far, under the node (its place read from dot's layout)
+    let text = node.querySelector(":scope > text.norm-badge");
+    if (text === null) {
+      text = document.createElementNS(node.namespaceURI, "text");
+      text.setAttribute("class", "norm-badge");
+      text.setAttribute("x", node.getAttribute("data-x"));
+      text.setAttribute("y", node.getAttribute("data-y"));
+      text.setAttribute("text-anchor", "middle");
+      node.appendChild(text);
+    }
+    return text;
   }
 
   let marked = []; // the elements marked for the frame on show, and the edge labels added
