@@ -64,8 +64,11 @@ def own_nodes(view: ViewGraph) -> dict[int, list[Node]]:
 
 
 def main_node(nodes: list[Node]) -> Node:
-    """The node a frame highlights: a named tensor's box before its op's oval."""
-    return next((n for n in nodes if n.kind == DATA), nodes[0])
+    """The node a frame highlights: a named tensor's box before its op's oval (and before a
+    node that draws it under another name, like ``z_3`` for ``yhat_3``)."""
+    boxes = [n for n in nodes if n.kind == DATA]
+    plain = [n for n in boxes if getattr(n, "alias", None) is None]
+    return (plain or boxes or nodes)[0]
 
 
 def places(view: ViewGraph, full: ViewGraph | None, done: list) -> dict[int, list[Node]]:
@@ -155,23 +158,34 @@ def node_events(view: ViewGraph, where: dict[int, list[Node]], done: list) -> li
 
 
 def edge_events(view: ViewGraph, where: dict[int, list[Node]], done: list) -> dict[int, list]:
-    """For each view edge (by ``id``) that gradient flows back along: [frame, norm sent]."""
+    """For each view edge (by ``id``) that gradient flows back along: [frame, norm sent].
+
+    An edge from a tensor P into a drawn node lights in the first frame that sends P gradient
+    from a tensor shown on that node (an op drawn inside a formula's node, a use inside the box
+    of folded steps), with the norm sent then; an edge between two nodes of one tensor (a named
+    result's op and box) in that tensor's frame; any other edge (the rolled view's loop) in
+    its head's frame, with the norm the drawing gives it.
+    """
     step = {id(t): t.backward_step for t in done}
-    box_users: dict[int, list] = {}  # tensor id -> [(frame, norm)] of its uses inside the box
+    sends: dict[tuple[int, int], tuple[int, float]] = {}  # (parent, drawn node) -> first send
     for tensor in done:
-        if any(n.kind == FOLD for n in where[id(tensor)]):
-            for parent, norm in zip(tensor.parents, tensor.edge_grad_norms or ()):
-                if norm is not None:
-                    box_users.setdefault(id(parent), []).append((tensor.backward_step, norm))
+        for parent, norm in zip(tensor.parents, tensor.edge_grad_norms or ()):
+            if norm is None:
+                continue
+            for node in where[id(tensor)]:
+                key = (id(parent), id(node))
+                if key not in sends:  # frames come in order: the first send stays
+                    sends[key] = (tensor.backward_step, norm)
     found: dict[int, list] = {}
     for edge in view.edges:
-        if edge.style == "cut":
-            continue
         head, tail = edge.head, edge.tail
-        if head.kind == FOLD:
-            uses = box_users.get(id(tail.tensor)) if tail.tensor is not None else None
-            if uses:
-                found[id(edge)] = list(min(uses))
+        if edge.style == "cut" or tail.tensor is None and head.tensor is None:
+            continue
+        if tail.tensor is not None and tail.tensor is head.tensor:
+            if id(head.tensor) in step:
+                found[id(edge)] = [step[id(head.tensor)], head.tensor.grad_norm]
+        elif tail.tensor is not None and (id(tail.tensor), id(head)) in sends:
+            found[id(edge)] = list(sends[id(tail.tensor), id(head)])
         elif head.tensor is not None and id(head.tensor) in step and edge.norm is not None:
             found[id(edge)] = [step[id(head.tensor)], edge.norm]
     return found
