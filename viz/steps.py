@@ -16,7 +16,8 @@ recomputed, only looked up and placed on a drawing:
   its step: the recording holds no norm of their partial sums).
 
 Every drawn node's value after frame k is the gradient norm accumulated so far by the last of
-its tensors that changed: the complete norm once processed, the running sum before.
+its tensors that changed: the complete norm once processed, the running sum before; in the
+frame that processes a tensor, its nodes show its gradient.
 """
 
 from __future__ import annotations
@@ -134,8 +135,6 @@ def node_events(view: ViewGraph, where: dict[int, list[Node]], done: list) -> li
     frames: list[list] = []
     for tensor in done:
         changes: dict[str, str] = {}
-        for node in where[id(tensor)]:
-            changes[node.id] = repr(tensor.grad_norm)
         running = tensor.edge_running_norms or ()
         sent = tensor.edge_grad_norms or ()
         user = next((n for n in own.get(id(tensor), []) if n.kind == OP), None)
@@ -147,6 +146,10 @@ def node_events(view: ViewGraph, where: dict[int, list[Node]], done: list) -> li
             copy = copies.get((id(parent), id(user.cluster))) if user is not None else None
             if copy is not None and copy.uses == 1:
                 changes[copy.id] = repr(part)
+        # last, so that a node showing both this tensor and a parent drawn inside it (a formula's
+        # node) shows the gradient of the tensor this frame processes
+        for node in where[id(tensor)]:
+            changes[node.id] = repr(tensor.grad_norm)
         events = []
         for node_id, after in changes.items():
             before = value.get(node_id, "")
