@@ -28,7 +28,7 @@ from typing import Any
 import minigrad as mg
 
 from . import fold as folding
-from .graph import COPY, CUT, DATA, FOLD, OP, Node, ViewGraph
+from .graph import COPY, CUT, DATA, FOLD, Node, ViewGraph
 
 RECORD_HINT = "loss.backward(retain_graph=True, record=True)"
 
@@ -130,22 +130,22 @@ def node_events(view: ViewGraph, where: dict[int, list[Node]], done: list) -> li
     """Per frame k (index k - 1): ``[node id, value before, value after]`` for each drawn node
     whose ``data-grad-norm`` changes, values as exact float text (``repr``) or ""."""
     copies = {(id(n.tensor), id(n.cluster)): n for n in view.nodes if n.kind == COPY}
-    own = own_nodes(view)
     value: dict[str, str] = {}
     frames: list[list] = []
     for tensor in done:
         changes: dict[str, str] = {}
         running = tensor.edge_running_norms or ()
         sent = tensor.edge_grad_norms or ()
-        user = next((n for n in own.get(id(tensor), []) if n.kind == OP), None)
+        clusters = {id(n.cluster) for n in where[id(tensor)]}  # where this use is drawn
         for parent, total, part in zip(tensor.parents, running, sent):
             if total is None or id(parent) not in where:
                 continue
             for node in where[id(parent)]:
                 changes[node.id] = repr(total)
-            copy = copies.get((id(parent), id(user.cluster))) if user is not None else None
-            if copy is not None and copy.uses == 1:
-                changes[copy.id] = repr(part)
+            for cluster in clusters:
+                copy = copies.get((id(parent), cluster))
+                if copy is not None and copy.uses == 1:
+                    changes[copy.id] = repr(part)
         # last, so that a node showing both this tensor and a parent drawn inside it (a formula's
         # node) shows the gradient of the tensor this frame processes
         for node in where[id(tensor)]:
@@ -163,28 +163,33 @@ def node_events(view: ViewGraph, where: dict[int, list[Node]], done: list) -> li
 def edge_events(view: ViewGraph, where: dict[int, list[Node]], done: list) -> dict[int, list]:
     """For each view edge (by ``id``) that gradient flows back along: [frame, norm sent].
 
-    An edge from a tensor P into a drawn node lights in the first frame that sends P gradient
-    from a tensor shown on that node (an op drawn inside a formula's node, a use inside the box
-    of folded steps), with the norm sent then; an edge between two nodes of one tensor (a named
-    result's op and box) in that tensor's frame; any other edge (the rolled view's loop) in
-    its head's frame, with the norm the drawing gives it.
+    An edge from a parameter's copy in a step lights when a use in that step sends the
+    parameter gradient (that step's term); an edge from a tensor P into a drawn node lights in
+    the first frame that sends P gradient from a tensor shown on that node (an op drawn inside
+    a formula's node, a use inside the box of folded steps), with the norm sent then; an edge
+    between two nodes of one tensor (a named result's op and box) in that tensor's frame; any
+    other edge (the rolled view's loop) in its head's frame, with the norm the drawing gives.
     """
     step = {id(t): t.backward_step for t in done}
     sends: dict[tuple[int, int], tuple[int, float]] = {}  # (parent, drawn node) -> first send
+    into_step: dict[tuple[int, int], tuple[int, float]] = {}  # (parent, cluster) -> first send
     for tensor in done:
         for parent, norm in zip(tensor.parents, tensor.edge_grad_norms or ()):
             if norm is None:
                 continue
-            for node in where[id(tensor)]:
-                key = (id(parent), id(node))
-                if key not in sends:  # frames come in order: the first send stays
-                    sends[key] = (tensor.backward_step, norm)
+            for node in where[id(tensor)]:  # frames come in order: the first send stays
+                sends.setdefault((id(parent), id(node)), (tensor.backward_step, norm))
+                into_step.setdefault((id(parent), id(node.cluster)), (tensor.backward_step, norm))
     found: dict[int, list] = {}
     for edge in view.edges:
         head, tail = edge.head, edge.tail
         if edge.style == "cut" or tail.tensor is None and head.tensor is None:
             continue
-        if tail.tensor is not None and tail.tensor is head.tensor:
+        if tail.kind == COPY:  # a parameter's copy in a step: its edges carry that step's term
+            first = into_step.get((id(tail.tensor), id(tail.cluster)))
+            if first is not None:
+                found[id(edge)] = list(first)
+        elif tail.tensor is not None and tail.tensor is head.tensor:
             if id(head.tensor) in step:
                 found[id(edge)] = [step[id(head.tensor)], head.tensor.grad_norm]
         elif tail.tensor is not None and (id(tail.tensor), id(head)) in sends:
