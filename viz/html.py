@@ -237,7 +237,7 @@ def _frames(root: Any, done: list) -> list[dict]:
         "title": "the forward graph",
         "lines": [
             f"{len(done)} nodes take part in backward; press the right arrow (or space to play) "
-            f"to watch the gradient leave {narrate.name(root)} and flow back, one node per frame.",
+            f"to watch the gradient leave {root.name or 'L'} and flow back, one node per frame.",
         ],
     }
     return [start] + [narrate.frame(t, root, uses.get(id(t), 0), notes) for t in done]
@@ -263,7 +263,7 @@ def _chosen_parameter(highlight: Any) -> str | None:
 def _page(root: Any, contract: list, data: dict, svgs: list[str], expandable: bool) -> str:
     folder = resources.files("viz") / "page"
     template = (folder / "page.html").read_text(encoding="utf-8")
-    title = f"backward pass of {narrate.name(root)}: {len(contract)} steps"
+    title = f"backward pass of {root.name or 'L'}: {len(contract)} steps"
     fills = {
         "title": markup.escape(title),
         "style": (folder / "page.css").read_text(encoding="utf-8") + _scale_css(),

@@ -86,10 +86,10 @@ def norm(value: float | None) -> str:
     return style.fmt_norm(value)
 
 
-def arriving(tensor: Any, root: str) -> str:
-    """The gradient that arrived: its values (signed) when it has at most 4 entries, else its
-    norm."""
-    grad = d(root, name(tensor))
+def arriving(tensor: Any, root: str, label: str) -> str:
+    """The gradient that arrived at ``tensor`` (called ``label``): its values (signed) when it
+    has at most 4 entries, else its norm."""
+    grad = d(root, label)
     if tensor.grad_values is not None:
         values = ", ".join(f"{v:+.4g}" for v in tensor.grad_values)
         shown = values if len(tensor.grad_values) == 1 else f"[{values}]"
@@ -100,32 +100,36 @@ def arriving(tensor: Any, root: str) -> str:
 def frame(tensor: Any, root: Any, uses: int, notes: bool) -> dict:
     """Title and lines of the frame that processes ``tensor``."""
     root_name = root.name or "L"
+    label = root_name if tensor is root else name(tensor)
     step = step_of(tensor)
     where = f"step t={step}" if step is not None else (tensor.scope or "")
-    title = f"{where}: {name(tensor)}" if where else name(tensor)
-    lines = [_what(tensor, root, root_name, uses)]
-    lines.append("arriving: " + arriving(tensor, root_name))
+    title = f"{where}: {label}" if where else label
+    lines = [_what(tensor, root is tensor, root_name, label, uses)]
+    lines.append("arriving: " + arriving(tensor, root_name, label))
     said = _in_the_notes(tensor, root_name) if notes else None
     if said:
         lines.append("in the notes: " + said)
-    lines += _sends(tensor, root_name)
+    lines += _sends(tensor, root_name, label)
     return {"title": title, "lines": lines}
 
 
-def _what(tensor: Any, root: Any, root_name: str, uses: int) -> str:
-    grad = d(root_name, name(tensor))
-    if tensor is root:
-        return f"backward starts at {root_name}: {grad} = 1 (the gradient of the output itself)"
+def _what(tensor: Any, is_root: bool, root_name: str, label: str, uses: int) -> str:
+    grad = d(root_name, label)
+    if is_root:
+        return (
+            f"backward starts at {root_name}: {grad} is the gradient given to backward() "
+            "(1 for a scalar loss)"
+        )
     if tensor.op is None:
         return (
-            f"{grad} is complete: all {uses} uses of {name(tensor)} have sent their terms, and "
-            f"their sum is what backward leaves in {name(tensor)}.grad"
+            f"{grad} is complete: all {uses} uses of {label} have sent their terms, and "
+            f"their sum is what backward leaves in {label}.grad"
         )
     many = f"all {uses} uses of it have" if uses > 1 else "its one use has"
     return f"{grad} is complete ({many} sent their part); its op {tensor.op} now sends it on"
 
 
-def _sends(tensor: Any, root: str) -> list[str]:
+def _sends(tensor: Any, root: str, label: str) -> list[str]:
     """One line per parent the op sends gradient to: the rule, the norm sent, the sum so far."""
     lines = []
     sent = tensor.edge_grad_norms or ()
@@ -133,7 +137,7 @@ def _sends(tensor: Any, root: str) -> list[str]:
     for index, (parent, part, total) in enumerate(zip(tensor.parents, sent, running)):
         if part is None:
             continue
-        rule = _rule(tensor, index, root)
+        rule = _rule(tensor, index, root, label)
         lines.append(
             f"sends {rule}: ||sent|| = {norm(part)}; ||{d(root, name(parent))}|| so far = "
             f"{norm(total)}"
@@ -141,10 +145,10 @@ def _sends(tensor: Any, root: str) -> list[str]:
     return lines
 
 
-def _rule(tensor: Any, index: int, root: str) -> str:
+def _rule(tensor: Any, index: int, root: str, label: str) -> str:
     """The vector-Jacobian product along one edge, in words of the tensors' names."""
     parent = tensor.parents[index]
-    target, g = d(root, name(parent)), d(root, name(tensor))
+    target, g = d(root, name(parent)), d(root, label)
     used = _use_of_parameter(tensor)
     if used is not None:
         param, other = used
@@ -156,7 +160,7 @@ def _rule(tensor: Any, index: int, root: str) -> str:
             f"{d(root, param.name + k)} = {g} {_input(other, 'x', 1)}^T to this step's "
             f"{name(parent)}"
         )
-    op, y = tensor.op, name(tensor)
+    op, y = tensor.op, label
     others = [name(p) for i, p in enumerate(tensor.parents) if i != index]
     local = {
         "add": g,
@@ -234,9 +238,10 @@ def parameter_terms(param: Any, done: list, root: str) -> dict:
                     "sum": norm(total),
                 })
     terms.sort(key=lambda t: (t["step"] is None, t["step"] or 0, t["frame"]))
-    for index, term in enumerate(terms, start=1):
-        sub = term["step"] if term["step"] is not None else index
-        term["label"] = d(root, f"{param.name or 'p'}_{sub}")
+    called = param.name or "p"
+    for index, term in enumerate(terms, start=1):  # d.../dW_k in a step, else by use
+        k = term["step"]
+        term["label"] = d(root, f"{called}_{k}") if k is not None else f"use {index}"
     return {
         "name": param.name or "parameter",
         "grad": d(root, param.name or "p"),

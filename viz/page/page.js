@@ -153,7 +153,7 @@
       span.textContent = arrived ? term.label + " (" + term.norm + ")" : term.label;
       span.title = "sent in frame " + term.frame + "; ||term|| " + term.norm;
       parts.push(span);
-      if (arrived && (latest === null || term.frame > latest.frame)) latest = term;
+      if (arrived && (latest === null || term.frame >= latest.frame)) latest = term;
     });
     box.replaceChildren(...parts);
     let text = latest ? "||" + param.grad + " so far|| = " + latest.sum : "no term has arrived yet";
