@@ -342,3 +342,26 @@ def test_fifty_steps_change_frame_in_under_50_ms(browser, tmp_path):
     # the median and three frames in four: a machine busy with other work may stall one frame
     times.sort()
     assert times[len(times) // 2] < 50 and times[3 * len(times) // 4] < 50, times
+
+
+def test_rolled_view_shows_each_step_on_the_drawn_one(browser, tmp_path):
+    rnn, loss, *_ = unrolled(5)
+    path = Path(viz.html(loss, tmp_path / "rolled.html", fold=0))
+    open_page(browser, path)
+    steps = browser.execute_script("return window.minigradSteps")
+    done = processed(loss)
+    assert len(steps) == len(done)
+    drawn = {n.id: n for n in viz.draw(loss, fold=0).view_graph.nodes}
+    for entry, tensor in zip(steps, done):
+        if tensor.name in ("h_2", "a_3"):  # steps the rolled view leaves out: on step 5's node
+            assert drawn[entry["node"]].tensor.name == tensor.name[:-1] + "5"
+    browser.find_element("id", "fold").click()  # the button expands to every step
+    assert browser.execute_script("return document.getElementById('unfolded').hidden") is False
+
+
+def test_unfolded_drawing_over_max_nodes_is_left_out(tmp_path):
+    rnn, loss, *_ = unrolled(6)
+    text = Path(viz.html(loss, tmp_path / "page.html", fold=1, max_nodes=60)).read_text("utf-8")
+    assert 'id="unfolded"' not in text and 'id="n0"' in text
+    contract = json.loads(re.search(r"window.minigradSteps = (.*?);\n", text).group(1))
+    assert len(contract) == len(processed(loss))

@@ -41,22 +41,22 @@ def html(root: Any, path: str | os.PathLike, *, timeout: float = 30, **draw_opti
     ``viz.draw`` (``highlight=W`` also picks the parameter whose running sum the panel shows);
     ``grads`` is accepted and changes nothing: the page shows the gradients frame by frame,
     over a drawing of the forward graph. With ``fold`` the page also holds the unfolded
-    drawing, which a click on the box of folded steps shows (when it has at most
-    ``max_nodes`` nodes). ``dot`` runs with ``timeout`` seconds per drawing; the file is
+    drawing, which a click on the box of folded steps (or a button) shows, when it has at most
+    ``max_nodes`` nodes. ``dot`` runs with ``timeout`` seconds per drawing; the file is
     written whole or not at all.
     """
     path = os.fspath(path)
     done = steps.recorded_order(root)
     options = {k: v for k, v in draw_options.items() if k != "grads"}
     drawing = draw(root, **options)
-    full = None
-    if options.get("fold") is not None:
+    full = None  # the unfolded drawing: places what folding hides, and the page can expand to it
+    if drawing.view_graph.folded:
         limit = options.get("max_nodes", inspect.signature(draw).parameters["max_nodes"].default)
         full = draw(root, **{**options, "fold": None, "max_nodes": max(limit, 10**9)})
-        if len(full.view_graph.nodes) > limit:
-            full = _mapping_only(full)
-    views = [(drawing, "")] + ([(full, FULL)] if full is not None else [])
     full_view = full.view_graph if full is not None else None
+    views = [(drawing, "")]
+    if full is not None and len(full_view.nodes) <= limit:
+        views.append((full, FULL))
     parts = [_view_data(d, prefix, done, full_view, timeout) for d, prefix in views]
     where = steps.places(drawing.view_graph, full_view, done)
     contract = [_step_entry(t, where[id(t)]) for t in done]
@@ -67,18 +67,9 @@ def html(root: Any, path: str | os.PathLike, *, timeout: float = 30, **draw_opti
         "param": _chosen_parameter(options.get("highlight")),
         "scale": _scale(),
     }
-    page = _page(root, contract, data, [p[1] for p in parts], full is not None)
+    page = _page(root, contract, data, [p[1] for p in parts])
     write_atomically(path, page.encode("utf-8"))
     return path
-
-
-class _Unrendered(Drawing):
-    """An unfolded drawing too big to render: used to place frames, never drawn."""
-
-
-def _mapping_only(drawing: Drawing) -> Drawing:
-    drawing.__class__ = _Unrendered
-    return drawing
 
 
 def _view_data(
@@ -105,8 +96,6 @@ def _view_data(
         "edges": edges_per_frame,
         "box": next((prefix + n.id for n in view.nodes if n.kind == "fold"), None),
     }
-    if isinstance(drawing, _Unrendered):
-        return data | {"missing": len(view.nodes)}, ""
     svg = _prepare_svg(drawing.svg(timeout), view, prefix, edge_ids, lit)
     return data, svg
 
@@ -260,7 +249,7 @@ def _chosen_parameter(highlight: Any) -> str | None:
     return "W"
 
 
-def _page(root: Any, contract: list, data: dict, svgs: list[str], expandable: bool) -> str:
+def _page(root: Any, contract: list, data: dict, svgs: list[str]) -> str:
     folder = resources.files("viz") / "page"
     template = (folder / "page.html").read_text(encoding="utf-8")
     title = f"backward pass of {root.name or 'L'}: {len(contract)} steps"
@@ -271,7 +260,7 @@ def _page(root: Any, contract: list, data: dict, svgs: list[str], expandable: bo
         "steps": _json(contract),
         "data": _json(data),
         "drawing": svgs[0],
-        "unfolded": f'<div id="unfolded" hidden>{svgs[1]}</div>' if expandable and svgs[1] else "",
+        "unfolded": f'<div id="unfolded" hidden>{svgs[1]}</div>' if len(svgs) > 1 else "",
     }
     return re.sub(r"\{\{(\w+)\}\}", lambda m: fills[m.group(1)], template)
 

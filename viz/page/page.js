@@ -7,7 +7,7 @@
   const data = window.minigradData;
   const N = steps.length;
   const byId = (id) => document.getElementById(id);
-  const views = data.views.filter((v) => v.prefix === "" || byId(v.prefix + "drawing"));
+  const views = data.views;
   let shown = 0; // the frame whose changes are applied
   let timer = null;
 
@@ -219,12 +219,14 @@
     byId("fit").onclick = () => byId("graph").classList.toggle("fit");
     byId("slider").oninput = (e) => { stop(); go(e.target.value); };
     byId("param").onchange = () => showSum(shown);
-    const box = data.views[0].box;
-    if (box && byId("unfolded")) {
+    if (byId("unfolded")) {
       byId("fold").hidden = false;
       byId("fold").onclick = toggleFold;
-      byId(box).classList.add("fold");
-      byId(box).addEventListener("click", toggleFold);
+      const box = data.views[0].box;
+      if (box) {
+        byId(box).classList.add("fold");
+        byId(box).addEventListener("click", toggleFold);
+      }
     }
     document.addEventListener("keydown", onKey);
     window.addEventListener("hashchange", () => {
