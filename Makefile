@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench graphviz setup docs clean
+.PHONY: demo test bench graphviz chromium setup docs clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -31,16 +31,37 @@ graphviz:
 		exit 1; \
 	fi
 
-test: $(STAMP) graphviz
+# Headless Chromium and its driver for the browser tests of viz.html's page: Debian's packages,
+# installed where we are root; the Python driver (selenium) is told their paths, so it never
+# downloads a browser of its own.
+CHROMIUM := /usr/bin/chromium
+CHROMEDRIVER := /usr/bin/chromedriver
+chromium:
+	@if [ -x $(CHROMIUM) ] && [ -x $(CHROMEDRIVER) ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing Chromium (Debian packages chromium, chromium-driver)"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			chromium chromium-driver >/dev/null) \
+			|| { echo "apt-get could not install chromium and chromium-driver" >&2; exit 1; }; \
+	else \
+		echo "The browser tests need $(CHROMIUM) and $(CHROMEDRIVER). Install them with:" >&2; \
+		echo "  sudo apt-get install chromium chromium-driver" >&2; \
+		exit 1; \
+	fi
+
+test: $(STAMP) graphviz chromium
 	$(PY) -m pytest
 
 demo: $(STAMP) graphviz
 	@mkdir -p out
-	$(VENV)/bin/minigrad bptt --seq-len 4 --hidden 3 --grads --out out/rnn-bptt.svg
+	$(VENV)/bin/minigrad bptt --seq-len 4 --hidden 3 --grads --out out/rnn-bptt.svg \
+		--html out/rnn-bptt.html
 
 # The pictures the README shows.
-docs: $(STAMP) graphviz
-	$(VENV)/bin/minigrad bptt --seq-len 4 --hidden 3 --grads --out docs/rnn-bptt.svg
+docs: $(STAMP) graphviz chromium
+	$(VENV)/bin/minigrad bptt --seq-len 4 --hidden 3 --grads --out docs/rnn-bptt.svg \
+		--html docs/rnn-bptt.html
+	$(PY) docs/screenshot.py docs/rnn-bptt.html docs/rnn-bptt-page.png --frame 41
 	$(VENV)/bin/minigrad bptt --seq-len 30 --step 30 --grads --fold 2 --out docs/rnn-vanishing.svg
 	$(VENV)/bin/minigrad bptt --seq-len 6 --hidden 3 --grads --term 6,6 --highlight W --out docs/rnn-term-near.svg
 	$(VENV)/bin/minigrad bptt --seq-len 6 --hidden 3 --grads --term 6,2 --highlight W --out docs/rnn-term-far.svg

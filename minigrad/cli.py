@@ -114,6 +114,13 @@ def bptt_command(args: argparse.Namespace) -> int:
     if args.term is not None:
         _print_term(args, rnn, loss, xs, targets)
     print(f"wrote {_draw_bptt(args, rnn, loss)}")
+    if args.html:
+        import viz
+
+        highlight = getattr(rnn, args.highlight or "W")  # the page's running sum: dL/dW by default
+        page = viz.html(loss, args.html, highlight=highlight, fold=args.fold,
+                        max_nodes=args.max_nodes)
+        print(f"wrote {page} (open it in a browser: it steps through the backward pass)")
     return 0 if worst < 1e-9 else 1
 
 
@@ -349,6 +356,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="the largest drawing; a bigger graph is folded")
     bptt.add_argument("--seed", type=int, default=0, help="random seed")
     bptt.add_argument("--out", default="rnn-bptt.svg", help="SVG file to write")
+    bptt.add_argument("--html", metavar="PAGE",
+                      help="also write a page that steps through backward() node by node")
     bptt.set_defaults(run=bptt_command)
 
     train = commands.add_parser(
