@@ -8,30 +8,22 @@ iterations.
 from __future__ import annotations
 
 import argparse
-import os
+import signal
 import sys
+import threading
 import time
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from . import cli_checks as checks
+from .cli_checks import non_negative as _non_negative
+from .cli_checks import positive as _positive
+from .cli_checks import positive_number as _positive_number
+from .files import atomic_open, check_target
+
 PARAMETERS = ("U", "V", "W", "b_h", "b_y", "h0")
-
-
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive whole number, got {text}")
-    return value
-
-
-def _non_negative(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
-    return value
 
 
 def bptt_command(args: argparse.Namespace) -> int:
@@ -41,6 +33,7 @@ def bptt_command(args: argparse.Namespace) -> int:
     from models import RNN
     from models.bptt import bptt
 
+    _check_bptt(args)
     rng = np.random.default_rng(args.seed)
     rnn = RNN(args.input, args.hidden, args.output, f_h=args.f_h, seed=args.seed)
     xs = rng.standard_normal((args.seq_len, args.batch, args.input))
@@ -76,9 +69,24 @@ def bptt_command(args: argparse.Namespace) -> int:
 
     highlight = getattr(rnn, args.highlight) if args.highlight else None
     path = viz.render(loss, args.out, grads=args.grads, highlight=highlight, fold=args.fold,
-                      max_nodes=args.max_nodes, rankdir="auto")
+                      max_nodes=args.max_nodes, rankdir="auto", dpi=args.dpi)
     print(f"wrote {path}")
     return 0 if worst < 1e-9 else 1
+
+
+def _check_bptt(args: argparse.Namespace) -> None:
+    """Refuse, before unrolling, an --out that cannot be written, a --dpi for a vector file,
+    or sizes that cannot fit in memory."""
+    from viz.render import FORMATS, output_format
+
+    check_target(args.out, "--out", FORMATS)
+    if args.dpi is not None and output_format(args.out, "--out") != "png":
+        raise ValueError(f"--dpi sets the resolution of a .png --out; {args.out} is a vector "
+                         "picture that scales without it")
+    sizes = {"--hidden": args.hidden, "--seq-len": args.seq_len, "--batch": args.batch,
+             "--input": args.input, "--output": args.output}
+    checks.check_memory(checks.bptt_bytes(args.seq_len, args.batch, args.input, args.hidden,
+                                          args.output), sizes)
 
 
 def _require_matplotlib(what: str) -> Any:
@@ -98,16 +106,12 @@ def _require_matplotlib(what: str) -> Any:
 
 
 def _save_figure(fig: Any, out: str) -> str:
-    """Write the figure whole or not at all: to a temp file beside it, then rename."""
-    path = Path(out)
-    tmp = path.with_name(f".{path.name}.tmp{path.suffix}")
-    try:
-        fig.savefig(tmp, format=path.suffix.lstrip(".") or "svg", bbox_inches="tight",
-                    metadata={"Date": None} if path.suffix == ".svg" else None)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return str(path)
+    """Write the figure whole or not at all, in the format its suffix names."""
+    suffix = out.rsplit(".", 1)[-1].lower()
+    with atomic_open(out) as file:
+        fig.savefig(file, format=suffix, bbox_inches="tight",
+                    metadata={"Date": None} if suffix == "svg" else None)
+    return out
 
 
 def _progress(total: int, enabled: bool) -> Any:
@@ -119,52 +123,122 @@ def _progress(total: int, enabled: bool) -> Any:
     return tqdm(total=total, unit="step", disable=not enabled, dynamic_ncols=True)
 
 
+PICTURES = (".svg", ".png", ".pdf")  # the suffixes every command's pictures and plots accept
+
+
+class _Interrupted(Exception):
+    """Ctrl-C arrived; raised between two training steps, so the model is whole."""
+
+
 def train_char_command(args: argparse.Namespace) -> int:
     """Train a character-level model with truncated BPTT and print samples as it learns."""
     from models import char_rnn
 
+    for target, option, suffixes in ((args.save, "--save", None), (args.plot, "--plot", PICTURES)):
+        if target:
+            check_target(target, option, suffixes)
     text = char_rnn.read_text(args.text) if args.text else char_rnn.default_corpus()
     plt = _require_matplotlib("--plot") if args.plot else None
-    for target in (args.save, args.plot):
-        if target and not Path(target).resolve().parent.is_dir():
-            raise FileNotFoundError(f"folder of {target} does not exist")
-    model = char_rnn.CharModel("".join(sorted(set(text))), args.model, args.hidden, args.seed)
-    print(f"{args.model}: {len(text):,} characters, vocabulary {len(model.vocab)}, "
-          f"hidden {args.hidden}, {args.steps} steps of {args.batch} x {args.seq_len} characters")
-    bar = _progress(args.steps, not args.quiet)
+    vocab = "".join(sorted(set(text)))
+    per_stream = char_rnn.stream_length(len(text), args.batch)
+    if per_stream < 1:
+        raise ValueError(f"the text ({len(text)} characters) is too short for --batch {args.batch}")
+    chunk = min(args.seq_len, per_stream)
+    parameters = char_rnn.parameter_count(args.model, len(vocab), args.hidden)
+    checks.check_memory(
+        checks.train_bytes(parameters, chunk, args.batch, len(vocab), args.hidden,
+                           len(char_rnn.GATES[args.model])),
+        {"--hidden": args.hidden, "--batch": args.batch, "--seq-len": chunk})
+    model = char_rnn.CharModel(vocab, args.model, args.hidden, args.seed)
+    print(_banner(args, len(text), len(vocab), per_stream, char_rnn.SGD_MOMENTUM))
     started = time.perf_counter()
+    losses, interrupted = _train(model, text, args)
+    seconds = time.perf_counter() - started
+    written = []
+    if args.save:
+        model.save(args.save)
+        written.append(f"saved {args.save}")
+    if plt is not None and losses:
+        fig, ax = plt.subplots(figsize=(6, 3.5))
+        ax.plot(np.arange(1, len(losses) + 1), losses, lw=0.8)
+        ax.set(xlabel="training step", ylabel="loss per character (nats)",
+               title=f"char-{args.model}: truncated BPTT, chunks of {chunk}")
+        written.append(f"wrote {_save_figure(fig, args.plot)}")
+    if interrupted:
+        print("; ".join([f"interrupted at step {len(losses)}", *written]), file=sys.stderr)
+        return 130
+    print("\n".join(written + [f"{len(losses)} steps in {seconds:.1f} s "
+                                f"({len(losses) / seconds:.1f} steps/s)", _loss_summary(losses)]))
+    return 0
+
+
+def _banner(args: argparse.Namespace, characters: int, vocab: int, per_stream: int,
+            momentum: float) -> str:
+    """What is about to be trained, with the characters each step really reads."""
+    chunk = f"{args.batch} x {min(args.seq_len, per_stream)} characters"
+    if args.seq_len > per_stream:
+        chunk += (f" (--seq-len {args.seq_len} exceeds the {per_stream} characters of each of "
+                  f"the {args.batch} streams)")
+    optimizer = "Adam" if args.optimizer == "adam" else f"SGD with momentum {momentum}"
+    return (f"{args.model}: {characters:,} characters, vocabulary {vocab}, hidden {args.hidden}, "
+            f"{args.steps} steps of {chunk}; {optimizer}, lr {args.lr:g}, clip {args.clip:g}")
+
+
+def _loss_summary(losses: list[float]) -> str:
+    """``loss A -> B``: the mean of the first and of the last 50 steps, or of halves if fewer."""
+    if len(losses) == 1:
+        return f"loss {losses[0]:.3f} -> {losses[0]:.3f} (a single step)"
+    window = min(50, len(losses) // 2)
+    note = f"mean of the first and last {window} steps"
+    if window < 50:
+        note += f": only {len(losses)} steps ran"
+    return f"loss {np.mean(losses[:window]):.3f} -> {np.mean(losses[-window:]):.3f} ({note})"
+
+
+def _train(model: Any, text: str, args: argparse.Namespace) -> tuple[list[float], bool]:
+    """Run ``char_rnn.train`` with a progress bar and samples; the losses, and whether Ctrl-C
+    stopped it (after a whole step: the first Ctrl-C is noted, a second one stops at once)."""
+    from models import char_rnn
+
+    losses: list[float] = []
+    pressed: list[bool] = []
+    bar = _progress(args.steps, not args.quiet)
+
+    def note(signum: int, frame: Any) -> None:
+        pressed.append(True)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
     def on_step(step: int, loss: float) -> None:
+        losses.append(loss)
         if bar is not None:
             bar.update(1)
             bar.set_postfix(loss=f"{loss:.3f}")
         elif step % 100 == 0 and not args.quiet:
-            print(f"step {step}: loss {loss:.3f}")
+            print(f"step {step}: loss {loss:.3f}", flush=True)
         if args.sample_every and step % args.sample_every == 0:
             sample = model.sample(120, args.temperature, seed=step)
             (bar.write if bar is not None else print)(f"--- step {step} ---\n{sample}")
+        if pressed:
+            raise _Interrupted
 
-    losses = char_rnn.train(model, text, args.steps, args.seq_len, args.batch, args.lr,
-                            args.clip, args.optimizer, on_step)
-    if bar is not None:
-        bar.close()
-    seconds = time.perf_counter() - started
-    if args.save:
-        model.save(args.save)
-        print(f"saved {args.save}")
-    if plt is not None:
-        fig, ax = plt.subplots(figsize=(6, 3.5))
-        ax.plot(np.arange(1, len(losses) + 1), losses, lw=0.8)
-        ax.set(xlabel="training step", ylabel="loss per character (nats)",
-               title=f"char-{args.model}: truncated BPTT, chunks of {args.seq_len}")
-        print(f"wrote {_save_figure(fig, args.plot)}")
-    window = min(50, len(losses))
-    print(f"{args.steps} steps in {seconds:.1f} s ({args.steps / seconds:.1f} steps/s)")
-    print(f"loss {np.mean(losses[:window]):.3f} -> {np.mean(losses[-window:]):.3f}")
-    return 0
+    # signal handlers can only be set in the main thread; elsewhere Ctrl-C is not ours to catch
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, note) if main else None
+    try:
+        char_rnn.train(model, text, args.steps, args.seq_len, args.batch, args.lr, args.clip,
+                       args.optimizer, on_step)
+    except _Interrupted:
+        return losses, True
+    finally:
+        if main:
+            signal.signal(signal.SIGINT, previous)
+        if bar is not None:
+            bar.close()
+    return losses, False
 
 
 def sample_command(args: argparse.Namespace) -> int:
+    """Print text sampled from a checkpoint written by train-char --save."""
     from models import char_rnn
 
     model = char_rnn.CharModel.load(args.load)
@@ -176,6 +250,10 @@ def gradflow_command(args: argparse.Namespace) -> int:
     """Plot ||dL_T/dh_k|| against T - k for each model: vanishing gradients, measured."""
     from models.gradflow import hidden_grad_norms
 
+    check_target(args.out, "--out", PICTURES)
+    gates = {"rnn": 1, "rnn-relu": 1, "lstm": 4, "gru": 3}
+    needed = max(checks.gradflow_bytes(args.seq_len, args.hidden, gates[m]) for m in args.model)
+    checks.check_memory(needed, {"--hidden": args.hidden, "--seq-len": args.seq_len})
     plt = _require_matplotlib("gradflow")
     fig, ax = plt.subplots(figsize=(6, 3.8))
     distances = np.arange(args.seq_len)
@@ -224,8 +302,11 @@ def build_parser() -> argparse.ArgumentParser:
                       help="draw the first and last K steps, fold the middle (0: rolled view)")
     bptt.add_argument("--max-nodes", type=_positive, default=2000,
                       help="refuse to draw a larger graph (default 2000)")
-    bptt.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    bptt.add_argument("--out", default="rnn-bptt.svg", help="SVG file to write")
+    bptt.add_argument("--seed", type=_non_negative, default=0, help="random seed (default 0)")
+    bptt.add_argument("--out", default="rnn-bptt.svg",
+                      help="picture to write: .svg, .png or .pdf (default %(default)s)")
+    bptt.add_argument("--dpi", type=_positive_number, default=None,
+                      help="resolution of a .png --out, for slides (default: Graphviz's 96)")
     bptt.set_defaults(run=bptt_command)
 
     train = commands.add_parser(
@@ -238,24 +319,25 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--seq-len", type=_positive, default=25, help="time steps per chunk")
     train.add_argument("--batch", type=_positive, default=16, help="parallel text streams")
     train.add_argument("--hidden", type=_positive, default=64, help="hidden size")
-    train.add_argument("--lr", type=float, default=3e-3, help="learning rate")
+    train.add_argument("--lr", type=_positive_number, default=3e-3, help="learning rate")
     train.add_argument("--optimizer", default="adam", choices=("adam", "sgd"))
-    train.add_argument("--clip", type=float, default=5.0, help="max gradient norm")
-    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--clip", type=_positive_number, default=5.0, help="max gradient norm")
+    train.add_argument("--seed", type=_non_negative, default=0)
     train.add_argument("--text", help="UTF-8 text file to learn (default: the project's sources)")
     train.add_argument("--save", help="write the trained weights here (np.savez)")
-    train.add_argument("--plot", help="write the loss curve here (SVG/PNG; needs matplotlib)")
+    train.add_argument("--plot", help="write the loss curve here (.svg, .png or .pdf; needs "
+                       "matplotlib)")
     train.add_argument("--sample-every", type=_non_negative, default=500,
                        help="print a sample every N steps (0: never)")
-    train.add_argument("--temperature", type=float, default=0.8)
+    train.add_argument("--temperature", type=_positive_number, default=0.8)
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.set_defaults(run=train_char_command)
 
     sample = commands.add_parser("sample", help="print text sampled from a saved model")
     sample.add_argument("--load", required=True, help="weights written by train-char --save")
     sample.add_argument("--length", type=_positive, default=300)
-    sample.add_argument("--temperature", type=float, default=0.8)
-    sample.add_argument("--seed", type=int, default=0)
+    sample.add_argument("--temperature", type=_positive_number, default=0.8)
+    sample.add_argument("--seed", type=_non_negative, default=0)
     sample.add_argument("--prime", help="text to start from")
     sample.set_defaults(run=sample_command)
 
@@ -268,8 +350,9 @@ def build_parser() -> argparse.ArgumentParser:
                       choices=("rnn", "rnn-relu", "lstm", "gru"))
     flow.add_argument("--seq-len", type=_positive, default=60, help="time steps T")
     flow.add_argument("--hidden", type=_positive, default=32)
-    flow.add_argument("--seed", type=int, default=0)
-    flow.add_argument("--out", default="gradflow.svg", help="plot file to write")
+    flow.add_argument("--seed", type=_non_negative, default=0)
+    flow.add_argument("--out", default="gradflow.svg",
+                      help="plot file to write: .svg, .png or .pdf")
     flow.set_defaults(run=gradflow_command)
     return parser
 
@@ -278,9 +361,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
-    except (ValueError, RuntimeError, OSError) as err:
+    except (ValueError, RuntimeError, OSError, MemoryError) as err:
+        # one line, never a traceback: the messages name the options and files involved
         print(f"minigrad {args.command}: error: {err}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print(f"minigrad {args.command}: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":
