@@ -172,29 +172,33 @@ def read_checkpoint(path: str | Path) -> tuple[str, str, int, int, dict[str, np.
     checked against the stored arrays' shapes and the sane bounds before any array is read."""
     path = Path(path)
     if not path.is_file():
-        raise CheckpointError(f"{path} is not a train-char checkpoint "
-                              f"({'a folder' if path.is_dir() else 'no such file'})")
+        raise _not_a_checkpoint(path, "a folder" if path.is_dir() else "no such file")
     try:
         if path.stat().st_size == 0:
             raise CheckpointError("the file is empty")
-        with zipfile.ZipFile(path) as archive:
+        # one open file throughout: a save that replaces the path meanwhile cannot mix two files
+        with open(path, "rb") as handle, zipfile.ZipFile(handle) as archive:
             headers = _headers(archive)
-        vocab, kind, hidden, seed = _settings(path, headers)
-        with np.load(path, allow_pickle=False) as saved:
-            params = {name.split("/", 1)[1]: saved[name] for name in headers
+            vocab, kind, hidden, seed = _settings(archive, headers)
+            params = {name.split("/", 1)[1]: _array(archive, name) for name in headers
                       if name.startswith("param/")}
-    except CheckpointError as error:
-        raise CheckpointError(f"{path} is not a train-char checkpoint ({error})") from None
     except zipfile.BadZipFile as error:
-        raise CheckpointError(f"{path} is not a train-char checkpoint (not a whole .npz "
-                              f"archive: {error})") from None
-    except (OSError, ValueError, EOFError, KeyError, TypeError, OverflowError) as error:
-        raise CheckpointError(f"{path} is not a train-char checkpoint ({error})") from None
+        raise _not_a_checkpoint(path, f"not a whole .npz archive: {error}") from None
+    except (CheckpointError, OSError, ValueError, EOFError, KeyError, TypeError, OverflowError,
+            RuntimeError) as error:  # RuntimeError: zipfile's encrypted or unknown compression
+        raise _not_a_checkpoint(path, str(error)) from None
     for name, values in params.items():
         if not np.all(np.isfinite(values)):
-            raise CheckpointError(f"{path} is not a train-char checkpoint "
-                                  f"(param/{name} holds nan or inf)")
+            raise _not_a_checkpoint(path, f"param/{name} holds nan or inf")
     return vocab, kind, hidden, seed, params
+
+
+def _not_a_checkpoint(path: Path, why: str) -> CheckpointError:
+    """The one-line error: whatever a library said, on one line and not too long."""
+    why = " ".join(why.split())
+    if len(why) > 300:
+        why = why[:297] + "..."
+    return CheckpointError(f"{path} is not a train-char checkpoint ({why})")
 
 
 def _headers(archive: zipfile.ZipFile) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
@@ -221,7 +225,13 @@ def _headers(archive: zipfile.ZipFile) -> dict[str, tuple[tuple[int, ...], np.dt
     return headers
 
 
-def _settings(path: Path, headers: dict) -> tuple[str, str, int, int]:
+def _array(archive: zipfile.ZipFile, name: str) -> np.ndarray:
+    """One array of the archive, never unpickled."""
+    with archive.open(f"{name}.npy") as member:
+        return np.lib.format.read_array(member, allow_pickle=False)
+
+
+def _settings(archive: zipfile.ZipFile, headers: dict) -> tuple[str, str, int, int]:
     """Vocabulary and settings, checked: bounds first, then every parameter's shape."""
     for name, kind_code, size in (("settings", "U", 3), ("vocab", "U", None)):
         if name not in headers:
@@ -233,9 +243,8 @@ def _settings(path: Path, headers: dict) -> tuple[str, str, int, int]:
         raise CheckpointError("'settings' or 'vocab' holds over-long strings")
     if not 1 <= headers["vocab"][0][0] <= MAX_VOCAB:
         raise CheckpointError(f"vocabulary of {headers['vocab'][0][0]} characters")
-    with np.load(path, allow_pickle=False) as saved:
-        kind, hidden_text, seed_text = (str(v) for v in saved["settings"])
-        vocab = "".join(saved["vocab"])
+    kind, hidden_text, seed_text = (str(v) for v in _array(archive, "settings"))
+    vocab = "".join(_array(archive, "vocab"))
     if kind not in MODELS:
         raise CheckpointError(f"model {kind!r} is not one of {tuple(MODELS)}")
     try:
