@@ -175,13 +175,19 @@ def train_char_command(args: argparse.Namespace) -> int:
 def _banner(args: argparse.Namespace, characters: int, vocab: int, per_stream: int,
             momentum: float) -> str:
     """What is about to be trained, with the characters each step really reads."""
-    chunk = f"{args.batch} x {min(args.seq_len, per_stream)} characters"
+    chunk = f"{args.batch} x {_count(min(args.seq_len, per_stream), 'character')}"
     if args.seq_len > per_stream:
-        chunk += (f" (--seq-len {args.seq_len} exceeds the {per_stream} characters of each of "
-                  f"the {args.batch} streams)")
+        chunk += (f" (--seq-len {args.seq_len} exceeds the {_count(per_stream, 'character')} "
+                  f"of each of the {_count(args.batch, 'stream')})")
     optimizer = "Adam" if args.optimizer == "adam" else f"SGD with momentum {momentum}"
     return (f"{args.model}: {characters:,} characters, vocabulary {vocab}, hidden {args.hidden}, "
-            f"{args.steps} steps of {chunk}; {optimizer}, lr {args.lr:g}, clip {args.clip:g}")
+            f"{_count(args.steps, 'step')} of {chunk}; {optimizer}, lr {args.lr:g}, "
+            f"clip {args.clip:g}")
+
+
+def _count(number: int, noun: str) -> str:
+    """``1 step``, ``2 steps``."""
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def _loss_summary(losses: list[float]) -> str:
@@ -189,7 +195,7 @@ def _loss_summary(losses: list[float]) -> str:
     if len(losses) == 1:
         return f"loss {losses[0]:.3f} -> {losses[0]:.3f} (a single step)"
     window = min(50, len(losses) // 2)
-    note = f"mean of the first and last {window} steps"
+    note = f"mean of the first and last {_count(window, 'step')}"
     if window < 50:
         note += f": only {len(losses)} steps ran"
     return f"loss {np.mean(losses[:window]):.3f} -> {np.mean(losses[-window:]):.3f} ({note})"
@@ -242,6 +248,9 @@ def sample_command(args: argparse.Namespace) -> int:
     from models import char_rnn
 
     model = char_rnn.CharModel.load(args.load)
+    unknown = sorted(set(args.prime or "") - set(model.vocab))
+    if unknown:
+        raise ValueError(f"--prime has characters the model never saw: {''.join(unknown)!r}")
     print(model.sample(args.length, args.temperature, args.seed, args.prime))
     return 0
 
@@ -257,13 +266,12 @@ def gradflow_command(args: argparse.Namespace) -> int:
     plt = _require_matplotlib("gradflow")
     fig, ax = plt.subplots(figsize=(6, 3.8))
     distances = np.arange(args.seq_len)
-    print(f"{'model':<10}" + "".join(f"{'T-k=' + str(d):>12}" for d in (0, 10, 25, args.seq_len - 1)
-                                     if d < args.seq_len))
+    shown = sorted({d for d in (0, 10, 25, args.seq_len - 1) if d < args.seq_len})
+    print(f"{'model':<10}" + "".join(f"{'T-k=' + str(d):>12}" for d in shown))
     for name in args.model:
         norms = hidden_grad_norms(name, args.seq_len, args.hidden, seed=args.seed)[::-1]
         ax.semilogy(distances, norms, label=name)
-        print(f"{name:<10}" + "".join(f"{norms[d]:>12.3g}" for d in (0, 10, 25, args.seq_len - 1)
-                                      if d < args.seq_len))
+        print(f"{name:<10}" + "".join(f"{norms[d]:>12.3g}" for d in shown))
     ax.set(xlabel="steps back, T - k", ylabel="||dL_T / dh_k||",
            title=f"How far back the gradient reaches (T = {args.seq_len}, H = {args.hidden})")
     ax.legend()

@@ -79,10 +79,16 @@ def read_text(path: str | Path) -> str:
     """A UTF-8 text file; an error that names it when it is missing or empty."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"text file not found: {path}")
-    text = path.read_text(encoding="utf-8")
+        raise FileNotFoundError(f"text file {'is a folder' if path.is_dir() else 'not found'}: "
+                                f"{path}")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise ValueError(f"text file {path} is not UTF-8 text ({error.reason} at byte "
+                         f"{error.start})") from None
     if len(text) < 2:
-        raise ValueError(f"text file {path} is empty (needs at least 2 characters)")
+        state = "is empty" if not text else "holds a single character"
+        raise ValueError(f"text file {path} {state} (needs at least 2 characters)")
     return text
 
 

@@ -238,6 +238,24 @@ def test_paths_are_checked_before_any_work(tmp_path, args, message, text):
     assert sorted(os.listdir(tmp_path)) == ["corpus.txt"]
 
 
+def test_bad_text_and_prime_are_one_line_naming_the_file_or_option(tmp_path, text):
+    (tmp_path / "binary.txt").write_bytes(b"ab\xff\xfe\x00cd")
+    (tmp_path / "folder").mkdir()
+    train = ("train-char", "--steps", "2", *TINY, "--save", "w.npz")
+    cases = [
+        ([*train, "--text", "binary.txt"], "text file binary.txt is not UTF-8 text"),
+        ([*train, "--text", "folder"], "text file is a folder: folder"),
+        ([*train[:-2], "--batch", "5000", "--text", str(text)],
+         "is too short for --batch 5000"),
+    ]
+    for args, message in cases:
+        assert message in one_line_error(run(*args, cwd=tmp_path), "train-char")
+    assert sorted(os.listdir(tmp_path)) == ["binary.txt", "corpus.txt", "folder"]
+    CharModel("abc", "rnn", 2).save(tmp_path / "w.npz")
+    result = run("sample", "--load", "w.npz", "--prime", "abz", cwd=tmp_path)
+    assert "--prime has characters the model never saw: 'z'" in one_line_error(result, "sample")
+
+
 # --- Ctrl-C during train-char ------------------------------------------------------------------
 
 @pytest.mark.parametrize("save", [True, False])
@@ -279,6 +297,9 @@ def test_train_char_summary_banner_and_sgd_momentum(tmp_path, text):
     first, final = np.mean(losses[:3]), np.mean(losses[3:])
     assert last == (f"loss {first:.3f} -> {final:.3f} "
                     "(mean of the first and last 3 steps: only 6 steps ran)")
+    single = run("train-char", "--text", str(text), "--steps", "1", *TINY, cwd=tmp_path)
+    assert "1 step of 2 x 5 characters" in single.stdout
+    assert re.search(r"loss (\S+) -> \1 \(a single step\)$", single.stdout.strip())
     long = run("train-char", "--text", str(text), "--steps", "100", *TINY, cwd=tmp_path)
     assert long.stdout.strip().endswith("(mean of the first and last 50 steps)")
     per_stream = (len(text.read_text()) - 1) // 2
