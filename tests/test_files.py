@@ -144,3 +144,26 @@ def test_render_refuses_an_unknown_suffix_or_a_bad_dpi_before_drawing(tmp_path, 
     with pytest.raises(ValueError, match="is a folder"):
         viz.render(released, tmp_path / "folder.svg")
     assert not marker.exists() and not (tmp_path / "out").exists()
+
+
+def test_every_command_writes_the_format_its_suffix_names(tmp_path):
+    def run(*args: str) -> None:
+        result = subprocess.run([sys.executable, "-m", "minigrad", *args], capture_output=True,
+                                text=True, cwd=tmp_path, env=ENV, timeout=120)
+        assert result.returncode == 0, result.stderr
+
+    run("bptt", "--seq-len", "2", "--out", "rnn.png")
+    run("bptt", "--seq-len", "2", "--out", "slide.png", "--dpi", "150")
+    run("bptt", "--seq-len", "2", "--out", "rnn.pdf")
+    run("gradflow", "--seq-len", "5", "--hidden", "4", "--model", "rnn", "--out", "flow.png")
+    (tmp_path / "corpus.txt").write_text("abcabcabc " * 30)
+    run("train-char", "--text", "corpus.txt", "--steps", "2", "--hidden", "4", "--batch", "2",
+        "--seq-len", "5", "--quiet", "--sample-every", "0", "--plot", "loss.pdf")
+    for name, magic in (("rnn.png", PNG), ("rnn.pdf", b"%PDF-"), ("flow.png", PNG),
+                        ("loss.pdf", b"%PDF-")):
+        assert (tmp_path / name).read_bytes().startswith(magic), name
+    widths = [int.from_bytes((tmp_path / name).read_bytes()[16:20], "big")
+              for name in ("rnn.png", "slide.png")]
+    assert widths[1] == pytest.approx(widths[0] * 150 / 96, rel=0.02)  # Graphviz's default: 96
+    assert sorted(os.listdir(tmp_path)) == ["corpus.txt", "flow.png", "loss.pdf", "rnn.pdf",
+                                            "rnn.png", "slide.png"]
