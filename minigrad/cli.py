@@ -148,7 +148,7 @@ def train_char_command(args: argparse.Namespace) -> int:
     checks.check_memory(
         checks.train_bytes(parameters, chunk, args.batch, len(vocab), args.hidden,
                            len(char_rnn.GATES[args.model])),
-        {"--hidden": args.hidden, "--batch": args.batch, "--seq-len": chunk})
+        {"--hidden": args.hidden, "--batch": args.batch, "--seq-len": args.seq_len})
     model = char_rnn.CharModel(vocab, args.model, args.hidden, args.seed)
     print(_banner(args, len(text), len(vocab), per_stream, char_rnn.SGD_MOMENTUM))
     started = time.perf_counter()
@@ -158,7 +158,7 @@ def train_char_command(args: argparse.Namespace) -> int:
     if args.save:
         model.save(args.save)
         written.append(f"saved {args.save}")
-    if plt is not None and losses:
+    if plt is not None:
         fig, ax = plt.subplots(figsize=(6, 3.5))
         ax.plot(np.arange(1, len(losses) + 1), losses, lw=0.8)
         ax.set(xlabel="training step", ylabel="loss per character (nats)",

@@ -175,7 +175,7 @@ class CharModel:
 
 def read_checkpoint(path: str | Path) -> tuple[str, str, int, int, dict[str, np.ndarray]]:
     """(vocab, kind, hidden, seed, parameters) of a ``CharModel.save`` file, every setting
-    checked against the stored arrays' shapes and the sane bounds before any array is read."""
+    checked against the stored arrays' shapes and the sane bounds before any parameter is read."""
     path = Path(path)
     if not path.is_file():
         raise _not_a_checkpoint(path, "a folder" if path.is_dir() else "no such file")
@@ -260,6 +260,8 @@ def _settings(archive: zipfile.ZipFile, headers: dict) -> tuple[str, str, int, i
                               "whole numbers") from None
     if not 1 <= hidden <= MAX_HIDDEN:
         raise CheckpointError(f"hidden size {hidden} is not in 1..{MAX_HIDDEN}")
+    if seed < 0:
+        raise CheckpointError(f"seed {seed} is negative")
     if len(set(vocab)) != len(vocab) or len(vocab) != headers["vocab"][0][0]:
         raise CheckpointError("the vocabulary repeats a character")
     if parameter_count(kind, len(vocab), hidden) > MAX_PARAMETERS:

@@ -89,6 +89,8 @@ def _bad_checkpoints(folder: Path) -> dict[str, tuple[Path, str]]:
         **{k: v for k, v in arrays.items() if k != "settings"})
     add("negative-hidden.npz", "hidden size -5 is not in 1..",
         **arrays | {"settings": np.array(["rnn", "-5", "0"])})
+    add("negative-seed.npz", "seed -1 is negative",
+        **arrays | {"settings": np.array(["rnn", "4", "-1"])})
     add("bad-model.npz", "model 'transformer' is not one of",
         **arrays | {"settings": np.array(["transformer", "4", "0"])})
     add("nan.npz", "param/W holds nan or inf", **arrays | {"param/W": np.full((4, 4), np.nan)})
