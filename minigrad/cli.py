@@ -135,10 +135,10 @@ def train_char_command(args: argparse.Namespace) -> int:
     from models import char_rnn
 
     for target, option, suffixes in ((args.save, "--save", None), (args.plot, "--plot", PICTURES)):
-        if target:
+        if target is not None:
             check_target(target, option, suffixes)
-    text = char_rnn.read_text(args.text) if args.text else char_rnn.default_corpus()
-    plt = _require_matplotlib("--plot") if args.plot else None
+    text = char_rnn.read_text(args.text) if args.text is not None else char_rnn.default_corpus()
+    plt = _require_matplotlib("--plot") if args.plot is not None else None
     vocab = "".join(sorted(set(text)))
     per_stream = char_rnn.stream_length(len(text), args.batch)
     if per_stream < 1:
@@ -149,13 +149,16 @@ def train_char_command(args: argparse.Namespace) -> int:
         checks.train_bytes(parameters, chunk, args.batch, len(vocab), args.hidden,
                            len(char_rnn.GATES[args.model])),
         {"--hidden": args.hidden, "--batch": args.batch, "--seq-len": args.seq_len})
+    if args.hidden > char_rnn.MAX_HIDDEN:
+        raise ValueError(f"--hidden {args.hidden} is over {char_rnn.MAX_HIDDEN}, the largest a "
+                         "checkpoint may hold")
     model = char_rnn.CharModel(vocab, args.model, args.hidden, args.seed)
     print(_banner(args, len(text), len(vocab), per_stream, char_rnn.SGD_MOMENTUM))
     started = time.perf_counter()
     losses, interrupted = _train(model, text, args)
     seconds = time.perf_counter() - started
     written = []
-    if args.save:
+    if args.save is not None:
         model.save(args.save)
         written.append(f"saved {args.save}")
     if plt is not None:
@@ -193,12 +196,12 @@ def _count(number: int, noun: str) -> str:
 def _loss_summary(losses: list[float]) -> str:
     """``loss A -> B``: the mean of the first and of the last 50 steps, or of halves if fewer."""
     if len(losses) == 1:
-        return f"loss {losses[0]:.3f} -> {losses[0]:.3f} (a single step)"
+        return f"loss {losses[0]:.4g} -> {losses[0]:.4g} (a single step)"
     window = min(50, len(losses) // 2)
     note = f"mean of the first and last {_count(window, 'step')}"
     if window < 50:
         note += f": only {len(losses)} steps ran"
-    return f"loss {np.mean(losses[:window]):.3f} -> {np.mean(losses[-window:]):.3f} ({note})"
+    return f"loss {np.mean(losses[:window]):.4g} -> {np.mean(losses[-window:]):.4g} ({note})"
 
 
 def _train(model: Any, text: str, args: argparse.Namespace) -> tuple[list[float], bool]:
@@ -215,6 +218,9 @@ def _train(model: Any, text: str, args: argparse.Namespace) -> tuple[list[float]
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
     def on_step(step: int, loss: float) -> None:
+        if not np.isfinite(loss):  # diverged: its weights would make a useless checkpoint
+            raise ValueError(f"the loss became {loss} at step {step}; lower --lr (or --clip). "
+                             "Nothing was saved")
         losses.append(loss)
         if bar is not None:
             bar.update(1)
@@ -230,9 +236,10 @@ def _train(model: Any, text: str, args: argparse.Namespace) -> tuple[list[float]
     # signal handlers can only be set in the main thread; elsewhere Ctrl-C is not ours to catch
     main = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGINT, note) if main else None
-    try:
-        char_rnn.train(model, text, args.steps, args.seq_len, args.batch, args.lr, args.clip,
-                       args.optimizer, on_step)
+    try:  # numpy's overflow warnings are noise: a diverging loss is reported by on_step
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            char_rnn.train(model, text, args.steps, args.seq_len, args.batch, args.lr,
+                           args.clip, args.optimizer, on_step)
     except _Interrupted:
         return losses, True
     finally:

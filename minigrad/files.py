@@ -50,6 +50,13 @@ def _sync_folder(folder: Path) -> None:
         os.close(fd)
 
 
+def _refuse_special(target: Path, who: str) -> None:
+    """Never replace a folder, a device (``/dev/null``) or a pipe with a regular file."""
+    if target.exists() and not target.is_file():
+        kind = "a folder" if target.is_dir() else "not a regular file"
+        raise ValueError(f"{who} {target} is {kind}; give a file name")
+
+
 @contextmanager
 def atomic_open(path: str | os.PathLike) -> Iterator[BinaryIO]:
     """A binary file to write into; on a clean exit it replaces ``path`` whole (fsync, rename).
@@ -58,6 +65,7 @@ def atomic_open(path: str | os.PathLike) -> Iterator[BinaryIO]:
     propagates. The folder of ``path`` must exist.
     """
     target = Path(path)
+    _refuse_special(target, "atomic_open:")
     fd, temp = _temporary(target)
     try:
         with os.fdopen(fd, "wb") as file:
@@ -84,14 +92,15 @@ def check_target(path: str | os.PathLike, option: str,
                  suffixes: Iterable[str] | None = None) -> Path:
     """Refuse, before any work, a file path that cannot be written: a folder, a missing or
     unwritable folder, or a suffix outside ``suffixes``. ``option`` names it in the message."""
+    if not os.fspath(path):
+        raise ValueError(f"{option} needs a file name, got ''")
     target = Path(path)
     if suffixes is not None:
         allowed = tuple(suffixes)
         if target.suffix.lower() not in allowed:
             raise ValueError(f"{option} {path}: the file name must end in one of "
                              f"{', '.join(allowed)} (got {target.suffix or 'no suffix'!r})")
-    if target.is_dir():
-        raise ValueError(f"{option} {path} is a folder; give a file name")
+    _refuse_special(target, option)
     folder = target.parent
     if not folder.is_dir():
         raise ValueError(f"{option} {path}: the folder {folder} does not exist")

@@ -160,9 +160,14 @@ class CharModel:
     def save(self, path: str | Path) -> None:
         """Weights and settings in ``np.savez``'s format, written whole or not at all."""
         settings = np.array([self.kind, str(self.hidden), str(self.seed)])
+        weights = self.core.state_dict()
+        broken = [name for name, values in weights.items() if not np.all(np.isfinite(values))]
+        if broken:  # load() would refuse it: never write a checkpoint nobody can use
+            raise ValueError(f"CharModel.save: {', '.join(broken)} hold nan or inf (training "
+                             f"diverged); {path} was not written")
         with atomic_open(path) as file:
             np.savez(file, vocab=np.array(list(self.vocab)), settings=settings,
-                     **{f"param/{k}": v for k, v in self.core.state_dict().items()})
+                     **{f"param/{k}": v for k, v in weights.items()})
 
     @classmethod
     def load(cls, path: str | Path) -> CharModel:

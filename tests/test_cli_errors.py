@@ -224,6 +224,9 @@ def test_the_library_refuses_the_same_numbers():
 
 @pytest.mark.parametrize("args, message", [
     (["train-char", "--save", "."], "--save . is a folder; give a file name"),
+    (["train-char", "--save", "/dev/null"], "--save /dev/null is not a regular file"),
+    (["train-char", "--save", ""], "--save needs a file name, got ''"),
+    (["train-char", "--hidden", "20000"], "--hidden 20000 is over 16384"),
     (["train-char", "--save", "/proc/w.npz"], "--save /proc/w.npz: cannot write in /proc"),
     (["train-char", "--save", "no/w.npz"], "--save no/w.npz: the folder no does not exist"),
     (["train-char", "--plot", "loss.gif"],
@@ -237,6 +240,19 @@ def test_paths_are_checked_before_any_work(tmp_path, args, message, text):
     result = run(*args, *extra, cwd=tmp_path)
     assert message in one_line_error(result, args[0])
     assert result.stdout == ""  # no banner, no table: nothing was trained or unrolled
+    assert sorted(os.listdir(tmp_path)) == ["corpus.txt"]
+
+
+def test_a_diverging_run_stops_and_saves_nothing(tmp_path, text):
+    result = run("train-char", "--text", str(text), "--steps", "50", "--lr", "1e308",
+                 "--optimizer", "sgd", *TINY, "--save", "w.npz", cwd=tmp_path)
+    line = one_line_error(result, "train-char")
+    assert re.search(r"the loss became (inf|nan) at step \d+; lower --lr", line), line
+    assert "Warning" not in result.stderr and sorted(os.listdir(tmp_path)) == ["corpus.txt"]
+    model = CharModel("ab", "rnn", 2)
+    model.core.W.data[0, 0] = np.nan
+    with pytest.raises(ValueError, match="W hold nan or inf .*x.npz was not written"):
+        model.save(tmp_path / "x.npz")
     assert sorted(os.listdir(tmp_path)) == ["corpus.txt"]
 
 
@@ -297,7 +313,7 @@ def test_train_char_summary_banner_and_sgd_momentum(tmp_path, text):
     model = CharModel("".join(sorted(set(text.read_text()))), "rnn", 4)
     losses = char_rnn.train(model, text.read_text(), 6, 5, 2, lr=0.05, optimizer="sgd")
     first, final = np.mean(losses[:3]), np.mean(losses[3:])
-    assert last == (f"loss {first:.3f} -> {final:.3f} "
+    assert last == (f"loss {first:.4g} -> {final:.4g} "
                     "(mean of the first and last 3 steps: only 6 steps ran)")
     single = run("train-char", "--text", str(text), "--steps", "1", *TINY, cwd=tmp_path)
     assert "1 step of 2 x 5 characters" in single.stdout

@@ -49,6 +49,13 @@ def test_a_failing_writer_leaves_the_old_file_and_no_temporary(tmp_path, error):
     assert os.listdir(tmp_path) == ["weights.npz"]
 
 
+def test_a_device_or_a_folder_is_never_replaced(tmp_path):
+    for target in ("/dev/null", tmp_path):
+        with pytest.raises(ValueError, match="is (not a regular file|a folder); give a file"):
+            atomic_write(target, "x")
+    assert Path("/dev/null").is_char_device() and os.listdir(tmp_path) == []
+
+
 def test_a_missing_folder_is_an_error_and_writes_nothing(tmp_path):
     with pytest.raises(FileNotFoundError):
         atomic_write(tmp_path / "no" / "such" / "file.txt", "x")
@@ -59,6 +66,7 @@ def test_check_target_refuses_folders_missing_or_unwritable_places_and_suffixes(
     assert check_target(tmp_path / "a.svg", "--out", (".svg",)) == tmp_path / "a.svg"
     cases = [
         (tmp_path, None, "is a folder"),
+        ("/dev/null", None, "is not a regular file"),
         (tmp_path / "missing" / "a.npz", None, "does not exist"),
         ("/proc/a.npz", None, "cannot write in /proc"),  # refused even to root
         (tmp_path / "a.gif", (".svg", ".png"), "must end in one of .svg, .png"),
