@@ -267,7 +267,9 @@ def _settings(archive: zipfile.ZipFile, headers: dict) -> tuple[str, str, int, i
         raise CheckpointError(f"hidden size {hidden} is not in 1..{MAX_HIDDEN}")
     if seed < 0:
         raise CheckpointError(f"seed {seed} is negative")
-    if len(set(vocab)) != len(vocab) or len(vocab) != headers["vocab"][0][0]:
+    if len(vocab) != headers["vocab"][0][0]:
+        raise CheckpointError("the vocabulary holds empty entries")
+    if len(set(vocab)) != len(vocab):
         raise CheckpointError("the vocabulary repeats a character")
     if parameter_count(kind, len(vocab), hidden) > MAX_PARAMETERS:
         raise CheckpointError(f"a {kind} of hidden size {hidden} over {len(vocab)} characters "

@@ -91,6 +91,10 @@ def _bad_checkpoints(folder: Path) -> dict[str, tuple[Path, str]]:
         **arrays | {"settings": np.array(["rnn", "-5", "0"])})
     add("negative-seed.npz", "seed -1 is negative",
         **arrays | {"settings": np.array(["rnn", "4", "-1"])})
+    add("repeated-vocab.npz", "the vocabulary repeats a character",
+        **arrays | {"vocab": np.array(list("aba"))})
+    add("empty-vocab-entry.npz", "the vocabulary holds empty entries",
+        **arrays | {"vocab": np.array(["a", "", "c"])})
     add("bad-model.npz", "model 'transformer' is not one of",
         **arrays | {"settings": np.array(["transformer", "4", "0"])})
     add("nan.npz", "param/W holds nan or inf", **arrays | {"param/W": np.full((4, 4), np.nan)})
