@@ -97,16 +97,16 @@ def bptt_bytes(T: int, B: int, D: int, H: int, O: int) -> int:
     form's copies (about 6 P), every step's activations and gradients kept for the drawing
     (about 12 floats per (B, H + D + O) row per step), and each step's node objects."""
     parameters = H * H + H * D + O * H + H + O
-    return FLOAT * (6 * parameters + 12 * T * B * (H + D + O)) + 12_000 * T
+    return FLOAT * (6 * parameters + 12 * T * B * (H + D + O)) + 20_000 * T
 
 
 def train_bytes(parameters: int, T: int, B: int, V: int, H: int, gates: int) -> int:
     """Peak memory of one training step: parameters, gradients and Adam's two moments (about
     7 P), and a chunk's one-hot inputs, gate activations and their gradients."""
-    return FLOAT * (7 * parameters + 10 * T * B * (V + gates * H)) + 12_000 * T
+    return FLOAT * (7 * parameters + 10 * T * B * (V + gates * H)) + 20_000 * T
 
 
 def gradflow_bytes(T: int, H: int, gates: int, inputs: int = 8) -> int:
     """Peak memory of one model in ``minigrad gradflow`` (batch 1, ``inputs`` features)."""
     parameters = gates * (H * H + H * inputs + H) + inputs * H + inputs
-    return FLOAT * (12 * parameters + 100 * T * (H + inputs)) + 12_000 * T
+    return FLOAT * (12 * parameters + 100 * T * (H + inputs)) + 20_000 * T
