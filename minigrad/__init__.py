@@ -7,7 +7,7 @@ gradients. Unroll an RNN over time and backprop through time is just ``backward(
 from . import ops  # noqa: F401  (first: tensor.py's methods are its functions; see its end)
 
 # isort: split
-from . import functional, nn, optim
+from . import files, functional, nn, optim
 from .autograd import reference_backward
 from .checks import GradcheckError, gradcheck, jacobian
 from .graph import topological_order, unbroadcast
@@ -22,6 +22,7 @@ __all__ = [
     "Tensor",
     "concat",
     "detect_anomaly",
+    "files",
     "functional",
     "gradcheck",
     "jacobian",

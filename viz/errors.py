@@ -27,7 +27,8 @@ class RenderTimeoutError(RuntimeError):
 
 
 class DotFailedError(RuntimeError):
-    """``dot`` ran but exited with an error (its message is included)."""
+    """``dot`` exited with an error (the end of its message is included), or exited 0 with
+    output that is not a file of the asked format."""
 
 
 class GraphReleasedError(RuntimeError):
@@ -44,6 +45,24 @@ def too_large(count: int, max_nodes: int, steps: int) -> GraphTooLargeError:
     )
     error.count, error.max_nodes = count, max_nodes
     return error
+
+
+TAIL_LINES = 20
+TAIL_CHARS = 4000
+
+
+def tail(text: str, lines: int = TAIL_LINES, chars: int = TAIL_CHARS) -> str:
+    """The last ``lines`` lines of a program's error text, at most ``chars`` characters, saying
+    how much was cut: a runaway ``dot`` must not make a megabyte exception."""
+    kept = text.strip().splitlines()
+    cut = len(kept) - lines
+    kept = kept[-lines:]
+    body = "\n".join(kept)
+    if len(body) > chars:
+        body = "..." + body[-chars:]
+    if cut > 0:
+        body = f"({cut} earlier lines cut)\n{body}"
+    return body
 
 
 def dot_not_found(reason: str) -> DotNotFoundError:

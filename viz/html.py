@@ -21,11 +21,11 @@ from importlib import resources
 from typing import Any
 
 import minigrad as mg
+from minigrad.files import atomic_write
 
 from . import narrate, steps, style
 from .dot import Drawing, draw
 from .graph import ViewGraph
-from .render import write_atomically
 
 SVG = "http://www.w3.org/2000/svg"
 XLINK = "http://www.w3.org/1999/xlink"
@@ -68,7 +68,7 @@ def html(root: Any, path: str | os.PathLike, *, timeout: float = 30, **draw_opti
         "scale": _scale(),
     }
     page = _page(root, contract, data, [p[1] for p in parts])
-    write_atomically(path, page.encode("utf-8"))
+    atomic_write(path, page.encode("utf-8"))
     return path
 
 
