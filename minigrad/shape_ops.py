@@ -245,8 +245,9 @@ def pad(x: Tensor, pad_width: Any, value: float = 0.0) -> Tensor:
     except ValueError:
         raise ValueError(f"pad: pad_width {pad_width} does not fit shape {x.shape} (give "
                          f"(before, after) per axis)") from None
-    if (widths < 0).any():
-        raise ValueError(f"pad: widths must be >= 0, got {pad_width}")
+    if x.ndim == 0 or (widths < 0).any():
+        raise ValueError(f"pad: widths must be >= 0 and the tensor not 0-d; got {pad_width} for "
+                         f"shape {x.shape}")
     out = np.pad(x.data, widths, mode="constant", constant_values=value)
     middle = tuple(slice(b, b + n) for (b, _), n in zip(widths.tolist(), x.shape))
     return record_op("pad", out, (x,), pad_vjp, {"middle": middle})
