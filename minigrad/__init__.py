@@ -11,7 +11,7 @@ from . import functional, nn, optim
 from .autograd import reference_backward
 from .checks import GradcheckError, gradcheck, jacobian
 from .creation import arange, eye, full, ones, ones_like, randn, tensor, zeros, zeros_like
-from .einsum import einsum
+from .einsum_ops import einsum
 from .graph import topological_order, unbroadcast
 from .math_ops import (
     argmax,

@@ -26,7 +26,9 @@ def _shape(name: str, shape: tuple) -> tuple[int, ...]:
 
 
 def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
-    """A new leaf holding a copy of ``data``, as ``torch.tensor``: ``mg.tensor([1.0, 2.0])``.
+    """A new leaf holding a copy of ``data``, as ``torch.tensor``.
+
+    ``mg.tensor([1, 2])`` is ``[1., 2.]``.
 
     Python numbers and lists become float64 (``dtype=np.int64`` for class labels); numpy arrays
     keep their dtype. The copy means later changes to ``data`` never reach the tensor.
@@ -36,7 +38,7 @@ def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
 
 
 def zeros(*shape: Any, dtype: Any = np.float64, requires_grad: bool = False) -> Tensor:
-    """A tensor of zeros: ``mg.zeros(2, 3)`` (or ``mg.zeros((2, 3))``) has shape ``(2, 3)``."""
+    """A tensor of zeros: ``mg.zeros(2, 3).shape`` is ``(2, 3)``, so is ``mg.zeros((2, 3))``'s."""
     return Tensor(np.zeros(_shape("zeros", shape), dtype=dtype), requires_grad=requires_grad)
 
 
@@ -47,7 +49,7 @@ def ones(*shape: Any, dtype: Any = np.float64, requires_grad: bool = False) -> T
 
 def full(shape: Any, fill_value: float, dtype: Any = np.float64,
          requires_grad: bool = False) -> Tensor:
-    """A tensor filled with one value: ``mg.full((2, 2), 7.0)``; ``mg.full(3, 0.5)`` works too."""
+    """A tensor filled with one value: ``mg.full(2, 0.5)`` is ``[0.5, 0.5]``."""
     dims = _shape("full", (shape,) if isinstance(shape, (int, np.integer)) else (tuple(shape),))
     return Tensor(np.full(dims, fill_value, dtype=dtype), requires_grad=requires_grad)
 
@@ -74,7 +76,7 @@ def eye(n: int, m: int | None = None, dtype: Any = np.float64,
 
 
 def zeros_like(t: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    """Zeros with ``t``'s shape and dtype: ``mg.zeros_like(mg.ones(2, 3))`` has shape (2, 3)."""
+    """Zeros with ``t``'s shape and dtype: ``mg.zeros_like(mg.ones(2))`` is ``[0., 0.]``."""
     like = t.data if isinstance(t, Tensor) else np.asarray(t)
     return Tensor(np.zeros_like(like, dtype=dtype), requires_grad=requires_grad)
 
@@ -87,7 +89,8 @@ def ones_like(t: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
 
 def randn(*shape: Any, rng: Any = None, dtype: Any = np.float64,
           requires_grad: bool = False) -> Tensor:
-    """Standard normal samples: ``mg.randn(2, 3, rng=np.random.default_rng(0))``.
+    """Standard normal samples: ``mg.randn(2, 3, rng=np.random.default_rng(0)).shape`` is
+    ``(2, 3)``.
 
     ``rng`` is a numpy Generator (or a seed); None draws fresh entropy, as numpy does.
     """

@@ -131,7 +131,8 @@ def nll_loss(log_probs: Tensor, targets: Any, reduction: str = "mean") -> Tensor
     classes (N,): -log_probs[i, y_i] per row, averaged over rows by default, as in PyTorch.
 
     Built from ops (a pick by index, whose VJP puts -g at each row's target class), so
-    ``nll_loss(log_softmax(z), y)`` equals ``cross_entropy(z, y)``.
+    ``nll_loss(log_softmax(z), y)`` equals ``cross_entropy(z, y)``:
+    ``F.nll_loss(mg.tensor([[-1.0, -2.0]]), [1])`` is ``2.0``.
     """
     log_probs = lift(log_probs)
     y = _class_targets("nll_loss", "log_probs", log_probs, targets, reduction)
@@ -148,7 +149,8 @@ def binary_cross_entropy(probs: Tensor, targets: Any, reduction: str = "mean") -
 
     As PyTorch does, each log is clamped at -100, so p = 0 or 1 gives a finite loss (at most
     100), and the gradient dl/dp = (p - y) / max(p (1 - p), 1e-12) stays finite; dl/dy =
-    log(1 - p) - log p (clamped the same way). Give it probabilities (after a sigmoid), not logits.
+    log(1 - p) - log p (clamped the same way). Give it probabilities (after a sigmoid), not logits:
+    ``F.binary_cross_entropy(mg.tensor([0.5]), [1.0])`` is ``np.log(2)``.
     """
     probs = lift(probs)
     y = lift(targets, probs)

@@ -114,20 +114,22 @@ def _arg(name: str, fn: Any, x: Tensor, axis: int | None, keepdims: bool) -> Ten
 
 def argmax(x: Tensor, axis: int | None = None, keepdims: bool = False) -> Tensor:
     """Index of the largest entry over ``axis`` (of the flattened tensor when None), an int64
-    Tensor with no gradient; the first one wins a tie.  ``Tensor([1.0, 3.0, 2.0]).argmax()`` is 1.
+    Tensor with no gradient; the first one wins a tie.
+    ``Tensor([1.0, 3.0, 2.0]).argmax()`` is ``1``.
     """
     return _arg("argmax", np.argmax, x, axis, keepdims)
 
 
 def argmin(x: Tensor, axis: int | None = None, keepdims: bool = False) -> Tensor:
     """Index of the smallest entry over ``axis`` (flattened when None), an int64 Tensor with no
-    gradient; the first one wins a tie.  ``Tensor([1.0, 3.0, 0.5]).argmin()`` is 2."""
+    gradient; the first one wins a tie.  ``Tensor([1.0, 3.0, 0.5]).argmin()`` is ``2``."""
     return _arg("argmin", np.argmin, x, axis, keepdims)
 
 
 def prod(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
     """out = product of x over ``axis``;  dL/dx_i = g prod_{j != i} x_j (the product of the
-    others, computed without dividing, so zeros are fine).  ``Tensor([2.0, 3.0]).prod()`` is 6."""
+    others, computed without dividing, so zeros are fine).
+    ``Tensor([2.0, 3.0]).prod()`` is ``6.0``."""
     axes = _axes("prod", axis, x.shape)
     out = np.multiply.reduce(x.data, axis=axes, keepdims=keepdims)
     saved = {"x": x.data, "axes": axes, "kept": _kept_shape(x.shape, axes)}
@@ -177,7 +179,7 @@ def _moments(name: str, x: Tensor, axis: Any, ddof: int) -> tuple:
 def var(x: Tensor, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> Tensor:
     """out = sum (x - mean)^2 / (n - ddof) over ``axis`` (numpy's ddof=0 by default; PyTorch's
     default is ddof=1);  dL/dx = g 2 (x - mean) / (n - ddof).
-    ``Tensor([1.0, 3.0]).var()`` is 1, ``.var(ddof=1)`` is 2."""
+    ``Tensor([1.0, 3.0]).var()`` is ``1.0``, ``Tensor([1.0, 3.0]).var(ddof=1)`` is ``2.0``."""
     axes, centred, dof = _moments("var", x, axis, ddof)
     out = np.add.reduce(centred * centred, axis=axes, keepdims=keepdims) / dof
     saved = {"centred": centred, "dof": dof, "kept": _kept_shape(x.shape, axes)}
@@ -191,7 +193,7 @@ def var_vjp(g: np.ndarray, centred: np.ndarray, dof: int, kept: tuple) -> tuple:
 
 def std(x: Tensor, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> Tensor:
     """out = sqrt(var(x, axis, ddof));  dL/dx = g (x - mean) / ((n - ddof) out), infinite where
-    all values are equal (out = 0).  ``Tensor([1.0, 3.0]).std()`` is 1."""
+    all values are equal (out = 0).  ``Tensor([1.0, 3.0]).std()`` is ``1.0``."""
     axes, centred, dof = _moments("std", x, axis, ddof)
     out = np.sqrt(np.add.reduce(centred * centred, axis=axes, keepdims=True) / dof)
     shown = out if keepdims else out.reshape([n for i, n in enumerate(out.shape) if i not in axes])
@@ -206,7 +208,7 @@ def std_vjp(g: np.ndarray, centred: np.ndarray, dof: int, out: np.ndarray) -> tu
 def logsumexp(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
     """out = log sum exp(x) over ``axis``, computed as m + log sum exp(x - m) with m = max x (no
     overflow);  dL/dx = g softmax(x) = g exp(x - out).
-    ``Tensor([0.0, 0.0]).logsumexp()`` is log 2."""
+    ``Tensor([0.0, 0.0]).logsumexp()`` is ``np.log(2)``."""
     axes = _axes("logsumexp", axis, x.shape)
     top = np.maximum.reduce(x.data, axis=axes, keepdims=True) if x.size else np.zeros(())
     top = np.where(np.isfinite(top), top, 0)  # all -inf: log 0 = -inf, not -inf - -inf = nan

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 # ---- shapes and indexing --------------------------------------------------------------------
 def reshape(x: Tensor, *shape: Any) -> Tensor:
     """out = x with a new shape (same elements; ``x.view`` is the same);  dL/dx = g with x's
-    shape.  ``mg.arange(6.0).reshape(2, 3)`` and ``.reshape((2, -1))`` have shape (2, 3)."""
+    shape.  ``mg.arange(6.0).reshape((2, -1)).shape`` is ``(2, 3)``."""
     shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
     try:
         out = x.data.reshape(shape)
@@ -147,7 +147,7 @@ def where_vjp(g: np.ndarray, cond: np.ndarray) -> tuple:
 # ---- the PyTorch shape vocabulary -----------------------------------------------------------
 def squeeze(x: Tensor, axis: int | Sequence[int] | None = None) -> Tensor:
     """out = x without its size-1 axes (only ``axis`` when given);  dL/dx = g with x's shape.
-    ``mg.zeros(2, 1, 3).squeeze()`` has shape (2, 3)."""
+    ``mg.zeros(2, 1, 3).squeeze().shape`` is ``(2, 3)``."""
     try:
         out = np.squeeze(x.data, axis=tuple(axis) if isinstance(axis, list) else axis)
     except ValueError:  # AxisError is a ValueError too
@@ -157,7 +157,7 @@ def squeeze(x: Tensor, axis: int | Sequence[int] | None = None) -> Tensor:
 
 def unsqueeze(x: Tensor, axis: int) -> Tensor:
     """out = x with a new size-1 axis at ``axis``;  dL/dx = g with x's shape.
-    ``mg.zeros(3).unsqueeze(0)`` has shape (1, 3), ``.unsqueeze(-1)`` (3, 1)."""
+    ``mg.zeros(3).unsqueeze(0).shape`` is ``(1, 3)``; with ``-1`` it is ``(3, 1)``."""
     if not -x.ndim - 1 <= axis <= x.ndim:
         raise ValueError(f"unsqueeze: axis {axis} is out of range for shape {x.shape}")
     out = np.expand_dims(x.data, axis)
@@ -166,7 +166,7 @@ def unsqueeze(x: Tensor, axis: int) -> Tensor:
 
 def flatten(x: Tensor, start_axis: int = 0, end_axis: int = -1) -> Tensor:
     """out = x with axes start_axis..end_axis merged into one;  dL/dx = g with x's shape.
-    ``mg.zeros(2, 3, 4).flatten(1)`` has shape (2, 12)."""
+    ``mg.zeros(2, 3, 4).flatten(1).shape`` is ``(2, 12)``."""
     ndim = max(x.ndim, 1)  # a 0-d tensor flattens to shape (1,), as in PyTorch
     if not (-ndim <= start_axis < ndim and -ndim <= end_axis < ndim) or (
             start_axis % ndim > end_axis % ndim):
@@ -180,7 +180,7 @@ def flatten(x: Tensor, start_axis: int = 0, end_axis: int = -1) -> Tensor:
 def broadcast_to(x: Tensor, *shape: Any) -> Tensor:
     """out = x copied along new leading axes and size-1 axes to ``shape`` (numpy's rule); -1
     keeps a size, as in PyTorch's ``expand``;  dL/dx = g summed over the copies, which the engine's
-    unbroadcast does as for every broadcast.  ``mg.ones(3).expand(2, 3)`` has shape (2, 3)."""
+    unbroadcast does as for every broadcast.  ``mg.ones(3).expand(2, -1).shape`` is ``(2, 3)``."""
     shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
     extra = len(shape) - x.ndim
     if extra >= 0:
@@ -218,7 +218,8 @@ def repeat_vjp(g: np.ndarray, reps: tuple, shape: tuple) -> tuple:
 def split(x: Tensor, size_or_sizes: int | Sequence[int], axis: int = 0) -> tuple[Tensor, ...]:
     """The pieces of x along ``axis``: pieces of ``size`` (the last may be smaller), or of the
     given ``sizes``, as PyTorch's ``split``. Each piece is a slice ``x[..., a:b]`` (getitem), so
-    dL/dx = the pieces' gradients side by side.  ``mg.arange(5.0).split(2)`` has sizes 2, 2, 1."""
+    dL/dx = the pieces' gradients side by side.
+    ``[len(p) for p in mg.arange(5.0).split(2)]`` is ``[2, 2, 1]``."""
     if x.ndim == 0 or not -x.ndim <= axis < x.ndim:
         raise ValueError(f"split: axis {axis} is out of range for shape {x.shape}")
     length = x.shape[axis]

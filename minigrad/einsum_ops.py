@@ -51,7 +51,8 @@ def _explicit(spec: str, shapes: list[tuple[int, ...]]) -> tuple[list[str], str]
 def einsum(spec: str, *operands: Any) -> Tensor:
     """out = numpy's einsum of the operands;  dL/d(operand k) = the einsum of g with the other
     operands, into operand k's letters (see the module's table: matmul, trace, outer, batched).
-    ``mg.einsum("ij,jk->ik", A, B)`` is ``A @ B``; ``mg.einsum("ii->", A)`` is the trace of A.
+    ``mg.einsum("ij,jk->ik", A, B)`` is ``A @ B``; ``mg.einsum("ii->", mg.eye(3))`` is ``3.0``;
+    ``mg.einsum("i,j->ij", mg.ones(2), mg.arange(2.0))`` is ``[[0., 1.], [0., 1.]]``.
     """
     if not operands:
         raise ValueError(f"einsum: {spec!r} needs at least one operand")
