@@ -34,7 +34,7 @@ def _explicit(spec: str, shapes: list[tuple[int, ...]]) -> tuple[list[str], str]
     inputs, _, output = spec.partition("->")
     terms = inputs.split(",")
     if len(terms) != len(shapes):
-        raise ValueError(f"einsum: {spec!r} names {len(terms)} operands, got {len(shapes)}")
+        raise ValueError(f"{spec!r} names {len(terms)} operands, got {len(shapes)}")
     if "->" not in spec:
         once = sorted(c for c in set(inputs) if c.isalpha() and inputs.count(c) == 1)
         output = ("..." if "..." in inputs else "") + "".join(once)
@@ -67,7 +67,7 @@ def einsum(spec: str, *operands: Any) -> Tensor:
     sizes: dict[str, int] = {}
     for term, shape in zip(terms, shapes):
         for letter, n in zip(term, shape):
-            sizes[letter] = max(n, sizes.get(letter, 1))
+            sizes[letter] = n if sizes.get(letter, 1) == 1 else sizes[letter]  # broadcasting
     # NOTE: each operand saved under its own name, so backward's in-place check can see it.
     arrays = {f"operand{k}": t.data for k, t in enumerate(tensors)}
     saved = {"terms": terms, "output": output, "sizes": sizes,

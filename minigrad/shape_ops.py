@@ -201,8 +201,9 @@ def repeat(x: Tensor, *repeats: Any) -> Tensor:
     """out = x tiled ``repeats[i]`` times along axis i (PyTorch's ``repeat``, numpy's ``tile``);
     dL/dx = the sum of g over the tiles.  ``Tensor([1.0, 2.0]).repeat(2)`` is ``[1., 2., 1., 2.]``.
     """
-    reps = tuple(repeats[0]) if len(repeats) == 1 and isinstance(repeats[0], (tuple, list)) \
-        else repeats
+    reps = repeats
+    if len(repeats) == 1 and isinstance(repeats[0], (tuple, list)):
+        reps = tuple(repeats[0])
     if len(reps) < x.ndim or any(r < 0 for r in reps):
         raise ValueError(f"repeat: needs one count >= 0 per axis of shape {x.shape}, got {reps}")
     out = np.tile(x.data, reps)
