@@ -70,7 +70,8 @@ def one_hot(targets: Any, classes: int, dtype: Any = np.float64) -> np.ndarray:
     return (targets[..., None] == np.arange(classes)).astype(dtype)
 
 
-def _class_targets(name: str, what: str, scores: Tensor, targets: Any, reduction: str):
+def _class_targets(name: str, what: str, scores: Tensor, targets: Any,
+                   reduction: str) -> np.ndarray:
     """Integer classes y (N,) for scores (N, C), checked: shapes, dtype, range, reduction."""
     y = np.asarray(targets.data if isinstance(targets, Tensor) else targets)
     if scores.ndim != 2 or y.shape != scores.shape[:1]:
