@@ -192,8 +192,9 @@ def var_vjp(g: np.ndarray, centred: np.ndarray, dof: int, kept: tuple) -> tuple:
 
 
 def std(x: Tensor, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> Tensor:
-    """out = sqrt(var(x, axis, ddof));  dL/dx = g (x - mean) / ((n - ddof) out), infinite where
-    all values are equal (out = 0).  ``Tensor([1.0, 3.0]).std()`` is ``1.0``."""
+    """out = sqrt(var(x, axis, ddof));  dL/dx = g (x - mean) / ((n - ddof) out), which is 0 / 0
+    = NaN where all values are equal (out = 0), as in PyTorch.  ``Tensor([1.0, 3.0]).std()`` is
+    ``1.0``."""
     axes, centred, dof = _moments("std", x, axis, ddof)
     out = np.sqrt(np.add.reduce(centred * centred, axis=axes, keepdims=True) / dof)
     shown = out if keepdims else out.reshape([n for i, n in enumerate(out.shape) if i not in axes])

@@ -133,6 +133,15 @@ def test_var_std_values_numpy_default_and_pytorch_unbiased():
     assert x.std().item() == 1.0
 
 
+def test_std_of_equal_values_has_an_undefined_gradient_var_a_zero_one():
+    x = mg.Tensor([2.0, 2.0], requires_grad=True)
+    x.std().backward()
+    assert np.isnan(x.grad).all()  # 0 / 0, as PyTorch gives
+    x.grad = None
+    x.var().backward()
+    close(x.grad, [0.0, 0.0])
+
+
 @FAST
 @given(shape=shapes, data=st.data(), seed=seeds)
 def test_cumsum_value_and_gradient(shape, data, seed):
