@@ -180,7 +180,8 @@ def flatten(x: Tensor, start_axis: int = 0, end_axis: int = -1) -> Tensor:
 def broadcast_to(x: Tensor, *shape: Any) -> Tensor:
     """out = x copied along new leading axes and size-1 axes to ``shape`` (numpy's rule); -1
     keeps a size, as in PyTorch's ``expand``;  dL/dx = g summed over the copies, which the engine's
-    unbroadcast does as for every broadcast.  ``mg.ones(3).expand(2, -1).shape`` is ``(2, 3)``."""
+    unbroadcast does as for every broadcast. The result is a read-only view, as numpy's (no copy).
+    ``mg.ones(3).expand(2, -1).shape`` is ``(2, 3)``."""
     shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
     extra = len(shape) - x.ndim
     if extra >= 0:
