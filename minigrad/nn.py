@@ -80,7 +80,7 @@ class Module:
                          if isinstance(value, Tensor) and value.requires_grad)
 
     def __repr__(self) -> str:
-        """PyTorch's tree: ``Sequential(\n  (0): Linear(in_features=2, ...)\n  (1): ReLU()\n)``."""
+        """PyTorch's tree: the class name, then each sub-module as ``(name): ...``, indented."""
         children = [f"  ({name}): " + repr(child).replace("\n", "\n  ")
                     for name, child in self.named_children()]
         if not children:
