@@ -42,6 +42,21 @@ def test_einsum_value_and_gradient(spec):
     np.testing.assert_allclose(out.data, np.einsum(spec, *arrays), rtol=1e-12, atol=1e-12)
 
 
+LETTER_SPECS = [spec for spec in CASES if "..." not in spec]
+
+
+@pytest.mark.parametrize("spec", LETTER_SPECS)
+@FAST
+@given(data=st.data(), seed=seeds)
+def test_einsum_on_random_sizes(spec, data, seed):
+    terms = spec.partition("->")[0].split(",")
+    size = {c: data.draw(st.integers(1, 3)) for c in sorted(set("".join(terms)))}
+    rng = np.random.default_rng(seed)
+    arrays = [rng.uniform(-2, 2, tuple(size[c] for c in term)) for term in terms]
+    out = check_grads(lambda *xs: mg.einsum(spec, *xs), *arrays, seed=seed)
+    np.testing.assert_allclose(out.data, np.einsum(spec, *arrays), rtol=1e-12, atol=1e-12)
+
+
 @FAST
 @given(sizes=st.tuples(*[st.integers(1, 4)] * 4), seed=seeds)
 def test_einsum_batched_matmul_on_random_sizes_matches_matmul(sizes, seed):
