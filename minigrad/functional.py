@@ -1,7 +1,7 @@
 """Functions of neural networks, with PyTorch's definitions and defaults.
 
-softmax, log_softmax and cross_entropy are primitives (their VJPs beside them); mse_loss is
-built from ops.
+softmax, log_softmax, cross_entropy and binary_cross_entropy are primitives (their VJPs beside
+them); mse_loss and nll_loss are built from ops; relu, tanh and sigmoid are the Tensor methods.
 """
 
 from __future__ import annotations
@@ -70,6 +70,24 @@ def one_hot(targets: Any, classes: int, dtype: Any = np.float64) -> np.ndarray:
     return (targets[..., None] == np.arange(classes)).astype(dtype)
 
 
+def _class_targets(name: str, what: str, scores: Tensor, targets: Any,
+                   reduction: str) -> np.ndarray:
+    """Integer classes y (N,) for scores (N, C), checked: shapes, dtype, range, reduction."""
+    y = np.asarray(targets.data if isinstance(targets, Tensor) else targets)
+    if scores.ndim != 2 or y.shape != scores.shape[:1]:
+        raise ValueError(
+            f"{name}: {what} must be (N, C) and targets (N,); got {scores.shape} and {y.shape}"
+        )
+    if y.dtype.kind not in "iu":
+        raise TypeError(f"{name}: targets must be integer classes, got dtype {y.dtype}")
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"{name}: reduction must be one of {REDUCTIONS}, got {reduction!r}")
+    classes = scores.shape[1]
+    if y.size and (np.minimum.reduce(y) < 0 or np.maximum.reduce(y) >= classes):
+        raise ValueError(f"{name}: targets must lie in 0..{classes - 1}, got {y.min()}..{y.max()}")
+    return y
+
+
 def cross_entropy(logits: Tensor, targets: Any, reduction: str = "mean") -> Tensor:
     """Cross-entropy of logits z (N, C) with integer classes y (N,): -log softmax(z)_y per row.
 
@@ -77,21 +95,7 @@ def cross_entropy(logits: Tensor, targets: Any, reduction: str = "mean") -> Tens
     as in PyTorch: one node whose VJP is the classic softmax(z) - onehot(y).
     """
     logits = lift(logits)
-    y = np.asarray(targets.data if isinstance(targets, Tensor) else targets)
-    if logits.ndim != 2 or y.shape != logits.shape[:1]:
-        raise ValueError(
-            f"cross_entropy: logits must be (N, C) and targets (N,); got {logits.shape} "
-            f"and {y.shape}"
-        )
-    if y.dtype.kind not in "iu":
-        raise TypeError(f"cross_entropy: targets must be integer classes, got dtype {y.dtype}")
-    if reduction not in REDUCTIONS:
-        raise ValueError(f"cross_entropy: reduction must be one of {REDUCTIONS}, got {reduction!r}")
-    classes = logits.shape[1]
-    if y.size and (np.minimum.reduce(y) < 0 or np.maximum.reduce(y) >= classes):
-        raise ValueError(
-            f"cross_entropy: targets must lie in 0..{classes - 1}, got {y.min()}..{y.max()}"
-        )
+    y = _class_targets("cross_entropy", "logits", logits, targets, reduction)
     log_p = _log_softmax(logits.data, axis=1)
     rows = np.arange(len(y))
     losses = -log_p[rows, y]
@@ -121,3 +125,76 @@ def mse_loss(a: Tensor, b: Any, reduction: str = "mean") -> Tensor:
     if a.shape != b.shape:
         raise ValueError(f"mse_loss: shapes {a.shape} and {b.shape} differ")
     return _reduce("mse_loss", (a - b) ** 2, reduction)
+
+
+def nll_loss(log_probs: Tensor, targets: Any, reduction: str = "mean") -> Tensor:
+    """Negative log-likelihood of log-probabilities (N, C) (e.g. from log_softmax) and integer
+    classes (N,): -log_probs[i, y_i] per row, averaged over rows by default, as in PyTorch.
+
+    Built from ops (a pick by index, whose VJP puts -g at each row's target class), so
+    ``nll_loss(log_softmax(z), y)`` equals ``cross_entropy(z, y)``:
+    ``F.nll_loss(mg.tensor([[-1.0, -2.0]]), [1])`` is ``2.0``.
+    """
+    log_probs = lift(log_probs)
+    y = _class_targets("nll_loss", "log_probs", log_probs, targets, reduction)
+    return _reduce("nll_loss", -log_probs[np.arange(len(y)), y], reduction)
+
+
+BCE_LOG_FLOOR = -100.0  # PyTorch's clamp of log(p) and log(1 - p)
+BCE_EPS = 1e-12  # PyTorch's floor of p (1 - p) in the gradient
+
+
+def binary_cross_entropy(probs: Tensor, targets: Any, reduction: str = "mean") -> Tensor:
+    """Binary cross-entropy of probabilities p in [0, 1] with targets y in [0, 1], elementwise:
+    l = -(y log p + (1 - y) log(1 - p)), averaged by default, as in PyTorch.
+
+    As PyTorch does, each log is clamped at -100, so p = 0 or 1 gives a finite loss (at most
+    100), and the gradient dl/dp = (p - y) / max(p (1 - p), 1e-12) stays finite; dl/dy =
+    log(1 - p) - log p (clamped the same way). Give it probabilities (after a sigmoid), not logits:
+    ``F.binary_cross_entropy(mg.tensor([0.5]), [1.0])`` is ``np.log(2)``.
+    """
+    probs = lift(probs)
+    y = lift(targets, probs)
+    if probs.shape != y.shape:
+        raise ValueError(f"binary_cross_entropy: probs {probs.shape} and targets {y.shape} must "
+                         f"have the same shape")
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"binary_cross_entropy: reduction must be one of {REDUCTIONS}, "
+                         f"got {reduction!r}")
+    p = probs.data
+    if p.size and not (p.min() >= 0 and p.max() <= 1):
+        raise ValueError(f"binary_cross_entropy: probs must lie in [0, 1], got "
+                         f"{p.min()}..{p.max()} (for logits, apply sigmoid first)")
+    with np.errstate(divide="ignore"):
+        log_p = np.maximum(np.log(p), BCE_LOG_FLOOR)
+        log_q = np.maximum(np.log1p(-p), BCE_LOG_FLOOR)
+    losses = -(y.data * log_p + (1 - y.data) * log_q)
+    out = losses if reduction == "none" else np.add.reduce(losses, axis=None)
+    if reduction == "mean":
+        out = out / max(losses.size, 1)
+    saved = {"p": p, "y": y.data, "log_p": log_p, "log_q": log_q, "reduction": reduction,
+             "needs_b": y.requires_grad}
+    return record_op("binary_cross_entropy", out, (probs, y), binary_cross_entropy_vjp, saved)
+
+
+def binary_cross_entropy_vjp(g: np.ndarray, p: np.ndarray, y: np.ndarray, log_p: np.ndarray,
+                             log_q: np.ndarray, reduction: str, needs_b: bool) -> tuple:
+    scale = g / max(p.size, 1) if reduction == "mean" else g  # "none": g is elementwise
+    grad_p = scale * (p - y) / np.maximum(p * (1 - p), BCE_EPS)
+    return grad_p, scale * (log_q - log_p) if needs_b else None
+
+
+def relu(x: Any) -> Tensor:
+    """max(x, 0), as ``x.relu()``: ``F.relu(Tensor([-1.0, 2.0]))`` is ``[0., 2.]``."""
+    return lift(x).relu()
+
+
+def tanh(x: Any) -> Tensor:
+    """tanh x, as ``x.tanh()``: ``F.tanh(Tensor([0.0]))`` is ``[0.]``."""
+    return lift(x).tanh()
+
+
+def sigmoid(x: Any) -> Tensor:
+    """1 / (1 + e^-x) without overflow, as ``x.sigmoid()``: ``F.sigmoid(Tensor([0.0]))`` is
+    ``[0.5]``."""
+    return lift(x).sigmoid()

@@ -5,6 +5,7 @@ The same contract as ``minigrad.ops``: each forward beside its VJP ``vjp(g, **sa
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +19,8 @@ if TYPE_CHECKING:
 
 # ---- shapes and indexing --------------------------------------------------------------------
 def reshape(x: Tensor, *shape: Any) -> Tensor:
-    """out = x with a new shape (same elements);  dL/dx = g with x's shape."""
+    """out = x with a new shape (same elements; ``x.view`` is the same);  dL/dx = g with x's
+    shape.  ``mg.arange(6.0).reshape((2, -1)).shape`` is ``(2, 3)``."""
     shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
     try:
         out = x.data.reshape(shape)
@@ -140,3 +142,119 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
 def where_vjp(g: np.ndarray, cond: np.ndarray) -> tuple:
     zero = np.zeros((), dtype=g.dtype)
     return np.where(cond, g, zero), np.where(cond, zero, g)
+
+
+# ---- the PyTorch shape vocabulary -----------------------------------------------------------
+def squeeze(x: Tensor, axis: int | Sequence[int] | None = None) -> Tensor:
+    """out = x without its size-1 axes (only ``axis`` when given);  dL/dx = g with x's shape.
+    ``mg.zeros(2, 1, 3).squeeze().shape`` is ``(2, 3)``."""
+    try:
+        out = np.squeeze(x.data, axis=tuple(axis) if isinstance(axis, list) else axis)
+    except ValueError:  # AxisError is a ValueError too
+        raise ValueError(f"squeeze: axis {axis} is not a size-1 axis of shape {x.shape}") from None
+    return record_op("squeeze", out, (x,), reshape_vjp, {"source": x.shape})
+
+
+def unsqueeze(x: Tensor, axis: int) -> Tensor:
+    """out = x with a new size-1 axis at ``axis``;  dL/dx = g with x's shape.
+    ``mg.zeros(3).unsqueeze(0).shape`` is ``(1, 3)``; with ``-1`` it is ``(3, 1)``."""
+    if not -x.ndim - 1 <= axis <= x.ndim:
+        raise ValueError(f"unsqueeze: axis {axis} is out of range for shape {x.shape}")
+    out = np.expand_dims(x.data, axis)
+    return record_op("unsqueeze", out, (x,), reshape_vjp, {"source": x.shape})
+
+
+def flatten(x: Tensor, start_axis: int = 0, end_axis: int = -1) -> Tensor:
+    """out = x with axes start_axis..end_axis merged into one;  dL/dx = g with x's shape.
+    ``mg.zeros(2, 3, 4).flatten(1).shape`` is ``(2, 12)``."""
+    ndim = max(x.ndim, 1)  # a 0-d tensor flattens to shape (1,), as in PyTorch
+    if not (-ndim <= start_axis < ndim and -ndim <= end_axis < ndim) or (
+            start_axis % ndim > end_axis % ndim):
+        raise ValueError(f"flatten: axes {start_axis}..{end_axis} are not in order within shape "
+                         f"{x.shape}")
+    start, end = start_axis % ndim, end_axis % ndim
+    shape = x.shape[:start] + (int(np.prod(x.shape[start:end + 1])),) + x.shape[end + 1:]
+    return record_op("flatten", x.data.reshape(shape), (x,), reshape_vjp, {"source": x.shape})
+
+
+def broadcast_to(x: Tensor, *shape: Any) -> Tensor:
+    """out = x copied along new leading axes and size-1 axes to ``shape`` (numpy's rule); -1
+    keeps a size, as in PyTorch's ``expand``;  dL/dx = g summed over the copies, which the engine's
+    unbroadcast does as for every broadcast. The result is a read-only view, as numpy's (no copy).
+    ``mg.ones(3).expand(2, -1).shape`` is ``(2, 3)``."""
+    shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+    extra = len(shape) - x.ndim
+    if extra >= 0:
+        shape = tuple(x.shape[i - extra] if n == -1 and i >= extra else n
+                      for i, n in enumerate(shape))
+    try:
+        out = np.broadcast_to(x.data, shape)
+    except ValueError:
+        raise ValueError(f"broadcast_to: shape {x.shape} cannot be broadcast to {shape}") from None
+    return record_op("broadcast_to", out, (x,), broadcast_to_vjp)
+
+
+def broadcast_to_vjp(g: np.ndarray) -> tuple:
+    return (g,)  # the engine sums it back to the input's shape (graph.unbroadcast)
+
+
+def repeat(x: Tensor, *repeats: Any) -> Tensor:
+    """out = x tiled ``repeats[i]`` times along axis i (PyTorch's ``repeat``, numpy's ``tile``);
+    dL/dx = the sum of g over the tiles.  ``Tensor([1.0, 2.0]).repeat(2)`` is ``[1., 2., 1., 2.]``.
+    """
+    reps = repeats
+    if len(repeats) == 1 and isinstance(repeats[0], (tuple, list)):
+        reps = tuple(repeats[0])
+    if len(reps) < x.ndim or any(r < 0 for r in reps):
+        raise ValueError(f"repeat: needs one count >= 0 per axis of shape {x.shape}, got {reps}")
+    out = np.tile(x.data, reps)
+    return record_op("repeat", out, (x,), repeat_vjp, {"reps": reps, "shape": x.shape})
+
+
+def repeat_vjp(g: np.ndarray, reps: tuple, shape: tuple) -> tuple:
+    padded = (1,) * (len(reps) - len(shape)) + shape  # tile treats x as this shape
+    tiles = g.reshape([n for pair in zip(reps, padded) for n in pair])  # (r0, s0, r1, s1, ...)
+    return (np.add.reduce(tiles, axis=tuple(range(0, 2 * len(reps), 2))).reshape(shape),)
+
+
+def split(x: Tensor, size_or_sizes: int | Sequence[int], axis: int = 0) -> tuple[Tensor, ...]:
+    """The pieces of x along ``axis``: pieces of ``size`` (the last may be smaller), or of the
+    given ``sizes``, as PyTorch's ``split``. Each piece is a slice ``x[..., a:b]`` (getitem), so
+    dL/dx = the pieces' gradients side by side.
+    ``[len(p) for p in mg.arange(5.0).split(2)]`` is ``[2, 2, 1]``."""
+    if x.ndim == 0 or not -x.ndim <= axis < x.ndim:
+        raise ValueError(f"split: axis {axis} is out of range for shape {x.shape}")
+    length = x.shape[axis]
+    if isinstance(size_or_sizes, (int, np.integer)):
+        if size_or_sizes <= 0:
+            raise ValueError(f"split: the piece size must be positive, got {size_or_sizes}")
+        sizes = [min(size_or_sizes, length - s) for s in range(0, length, size_or_sizes)]
+    else:
+        sizes = list(size_or_sizes)
+        if sum(sizes) != length or any(s < 0 for s in sizes):
+            raise ValueError(f"split: sizes {sizes} must add up to {length} (axis {axis} of "
+                             f"shape {x.shape})")
+    before = (slice(None),) * (axis % x.ndim)
+    starts = [0, *itertools.accumulate(int(s) for s in sizes)]
+    return tuple(getitem(x, (*before, slice(a, b))) for a, b in zip(starts[:-1], starts[1:]))
+
+
+def pad(x: Tensor, pad_width: Any, value: float = 0.0) -> Tensor:
+    """out = x with ``value`` around it: ``pad_width`` is numpy's ((before, after) per axis, one
+    pair for all axes, or one number); dL/dx = the middle of g, the padding gets none.
+    ``mg.pad(Tensor([1.0]), 1)`` is ``[0., 1., 0.]``."""
+    try:
+        widths = np.broadcast_to(np.asarray(pad_width, dtype=np.int64), (x.ndim, 2))
+    except ValueError:
+        raise ValueError(f"pad: pad_width {pad_width} does not fit shape {x.shape} (give "
+                         f"(before, after) per axis)") from None
+    if x.ndim == 0 or (widths < 0).any():
+        raise ValueError(f"pad: widths must be >= 0 and the tensor not 0-d; got {pad_width} for "
+                         f"shape {x.shape}")
+    out = np.pad(x.data, widths, mode="constant", constant_values=value)
+    middle = tuple(slice(b, b + n) for (b, _), n in zip(widths.tolist(), x.shape))
+    return record_op("pad", out, (x,), pad_vjp, {"middle": middle})
+
+
+def pad_vjp(g: np.ndarray, middle: tuple) -> tuple:
+    return (g[middle],)

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from . import ops, shape_ops  # complete before this module: see the end of ops.py
+from . import math_ops, ops, shape_ops  # complete before this module: see the end of ops.py
 from .modes import PER_THREAD
 
 
@@ -102,6 +102,16 @@ class Tensor:
             raise ValueError(f"item: only a one-element tensor has an item; shape is {self.shape}")
         return self.data.item()
 
+    def __float__(self) -> float: return float(self.item())  # item() refuses > 1 entry
+    def __int__(self) -> int: return int(self.item())  # cut towards 0: int(Tensor([-2.7])) == -2
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Make this leaf a parameter (or not), in place: ``w = mg.zeros(3).requires_grad_()``."""
+        if self.op is not None or (requires_grad and self.data.dtype.kind not in "fc"):
+            raise RuntimeError(f"requires_grad_: only a float leaf can change it, not {self!r}")
+        self.requires_grad = bool(requires_grad)
+        return self
+
     def numpy(self) -> np.ndarray:
         """The underlying array (shared, not copied): ``Tensor([1.0]).numpy()``."""
         return self.data
@@ -170,6 +180,14 @@ class Tensor:
         self.bump_version()
         return self
 
+    def zero_(self) -> Tensor:
+        """Set every entry to 0 in place, allowed where ``+=`` is: ``mg.zeros(2).zero_()``."""
+        if self.requires_grad and PER_THREAD.modes.grad_enabled:
+            raise RuntimeError("zero_: on a tensor that requires grad, call it in mg.no_grad()")
+        self.data[...] = 0
+        self.bump_version()
+        return self
+
     def bump_version(self) -> None:
         """Mark ``.data`` as changed in place, so that backward refuses graphs that saved it."""
         self.version += 1
@@ -181,7 +199,14 @@ class Tensor:
     exp, log, sqrt, abs, clip = ops.exp, ops.log, ops.sqrt, ops.absolute, ops.clip
     tanh, sigmoid, relu, astype = ops.tanh, ops.sigmoid, ops.relu, ops.astype
     sum, mean, max = ops.sum_, ops.mean, ops.max_
-    reshape, transpose = shape_ops.reshape, shape_ops.transpose
+    sin, cos, sign, log1p = math_ops.sin, math_ops.cos, math_ops.sign, math_ops.log1p
+    expm1, min, argmax, argmin = math_ops.expm1, math_ops.min_, math_ops.argmax, math_ops.argmin
+    prod, cumsum, var, std = math_ops.prod, math_ops.cumsum, math_ops.var, math_ops.std
+    logsumexp, maximum, minimum = math_ops.logsumexp, math_ops.maximum, math_ops.minimum
+    reshape, view, transpose = shape_ops.reshape, shape_ops.reshape, shape_ops.transpose
+    squeeze, unsqueeze, flatten = shape_ops.squeeze, shape_ops.unsqueeze, shape_ops.flatten
+    repeat, split, expand = shape_ops.repeat, shape_ops.split, shape_ops.broadcast_to
+    broadcast_to = expand
     T = property(shape_ops.transpose, doc="The axes reversed: ``W.T`` for a matrix ``W``.")
 
     # ---- graph utilities ----------------------------------------------------------------
