@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .graph import cycle_collector_paused, topological_order, unbroadcast
+from .graph import check_saved_unchanged, cycle_collector_paused, topological_order, unbroadcast
 from .modes import PER_THREAD, check_finite, describe
 from .ops import NOTHING
 from .tensor import Tensor
@@ -101,7 +101,7 @@ def _run_backward(order: list[Tensor], root: Tensor, grad: np.ndarray,
         if node._retains_grad:
             finished.append((node, g, False))
         if node._seq < last_change:  # something changed in place after this node was made
-            _check_saved_unchanged(node)
+            check_saved_unchanged(node)
         edges = [] if record else None
         for parent, g_parent in zip(node.parents, node.vjp(g, **node.saved)):
             if g_parent is None or not parent.requires_grad:
@@ -159,30 +159,6 @@ def _run_hooks(node: Tensor, g: np.ndarray, owned: set) -> np.ndarray:
             g = replaced
             owned.discard(node)  # the hook's array may be kept by the hook
     return g
-
-
-def _check_saved_unchanged(node: Tensor) -> None:
-    """Refuse a node whose VJP saved values that an in-place operator changed since."""
-    saved = [v for v in node.saved.values() if isinstance(v, np.ndarray)]
-    for tensor in (node, *node.parents):
-        if (any(np.may_share_memory(tensor.data, v) for v in saved)
-                and _changed_since(tensor, node._seq)):
-            what = f"'{tensor.name}'" if tensor.name else f"of shape {tensor.shape}"
-            raise RuntimeError(
-                f"backward: the tensor {what}, saved by {describe(node)} to compute its "
-                f"gradient, was changed in place (+=, -=, *=, /= or an optimizer step) after the "
-                f"forward pass, so the gradient would be wrong. Run the forward pass again after "
-                f"the change, or write the change out of place (x = x + y)."
-            )
-
-
-def _changed_since(tensor: Tensor, seq: int) -> bool:
-    """Was ``tensor``, or the tensor it is a view of (transpose, reshape, slice), changed?"""
-    while tensor._changed_at <= seq:
-        if tensor.data.base is None or len(tensor.parents) != 1:
-            return False
-        tensor = tensor.parents[0]
-    return True
 
 
 def _store_grad(node: Tensor, g: np.ndarray, owned: bool) -> None:

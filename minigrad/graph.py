@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .modes import describe
+
 if TYPE_CHECKING:
     from .tensor import Tensor
 
@@ -50,6 +52,31 @@ def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     if axes:
         grad = np.add.reduce(grad, axis=axes, keepdims=True)
     return grad
+
+
+def check_saved_unchanged(node: Tensor) -> None:
+    """Refuse a node whose VJP saved values that an in-place operator changed since (backward
+    calls this only for nodes older than the latest in-place change: most never pay for it)."""
+    saved = [v for v in node.saved.values() if isinstance(v, np.ndarray)]
+    for tensor in (node, *node.parents):
+        if (any(np.may_share_memory(tensor.data, v) for v in saved)
+                and changed_since(tensor, node._seq)):
+            what = f"'{tensor.name}'" if tensor.name else f"of shape {tensor.shape}"
+            raise RuntimeError(
+                f"backward: the tensor {what}, saved by {describe(node)} to compute its "
+                f"gradient, was changed in place (+=, -=, *=, /= or an optimizer step) after the "
+                f"forward pass, so the gradient would be wrong. Run the forward pass again after "
+                f"the change, or write the change out of place (x = x + y)."
+            )
+
+
+def changed_since(tensor: Tensor, seq: int) -> bool:
+    """Was ``tensor``, or the tensor it is a view of (transpose, reshape, slice), changed?"""
+    while tensor._changed_at <= seq:
+        if tensor.data.base is None or len(tensor.parents) != 1:
+            return False
+        tensor = tensor.parents[0]
+    return True
 
 
 @contextlib.contextmanager

@@ -156,12 +156,12 @@ class Tensor:
     def __rmatmul__(self, other: Any) -> Tensor: return ops.matmul(other, self)
 
     # ---- comparisons: plain boolean arrays, no gradient --------------------------------
-    def __lt__(self, other: Any) -> np.ndarray: return self.data < _plain(other)
-    def __le__(self, other: Any) -> np.ndarray: return self.data <= _plain(other)
-    def __gt__(self, other: Any) -> np.ndarray: return self.data > _plain(other)
-    def __ge__(self, other: Any) -> np.ndarray: return self.data >= _plain(other)
-    def __eq__(self, other: Any) -> np.ndarray: return self.data == _plain(other)  # type: ignore
-    def __ne__(self, other: Any) -> np.ndarray: return self.data != _plain(other)  # type: ignore
+    def __lt__(self, other: Any) -> np.ndarray: return self.data < ops.plain(other)
+    def __le__(self, other: Any) -> np.ndarray: return self.data <= ops.plain(other)
+    def __gt__(self, other: Any) -> np.ndarray: return self.data > ops.plain(other)
+    def __ge__(self, other: Any) -> np.ndarray: return self.data >= ops.plain(other)
+    def __eq__(self, other: Any) -> np.ndarray: return self.data == ops.plain(other)  # type: ignore
+    def __ne__(self, other: Any) -> np.ndarray: return self.data != ops.plain(other)  # type: ignore
 
     # ---- in-place updates: only where no graph can see them -----------------------------
     def __iadd__(self, other: Any) -> Tensor: return self._update("+", np.add, other)
@@ -176,7 +176,7 @@ class Tensor:
                 f"corrupt the graph that uses it. Write `x = x {symbol} y` to make a new node, or "
                 f"update the values under `with mg.no_grad():` (as the optimizers do)."
             )
-        ufunc(self.data, _plain(other), out=self.data)
+        ufunc(self.data, ops.plain(other), out=self.data)
         self.bump_version()
         return self
 
@@ -249,7 +249,3 @@ class Tensor:
         from .autograd import backward
 
         backward(self, grad, retain_graph=retain_graph, record=record)
-
-
-def _plain(x: Any) -> Any:
-    return x.data if isinstance(x, Tensor) else x
