@@ -22,6 +22,7 @@ class Modes:
     """The switches of one thread."""
 
     __slots__ = ("grad_enabled", "scope", "anomaly")
+    blocks_open = 0  # mode blocks (no_grad, scope, detect_anomaly) open now, in all threads
 
     def __init__(self) -> None:
         self.grad_enabled, self.scope, self.anomaly = True, "", False
@@ -34,20 +35,41 @@ class _PerThread(threading.local):
         self.modes = Modes()
 
 
-# NOTE: every op reads ``PER_THREAD.modes`` once, then plain slots: a per-thread lookup costs
-# about three times a slot read, so each op pays for one, not three.
 PER_THREAD = _PerThread()
+DEFAULTS = Modes()  # never changed: the modes of every thread outside all mode blocks
+_counting = threading.Lock()
+
+
+def current() -> Modes:
+    """This thread's modes.
+
+    NOTE: while no thread has a mode block open, every thread has the defaults, so ops skip the
+    per-thread lookup, which costs as much as the rest of an op's bookkeeping. Ops inline this.
+    """
+    return PER_THREAD.modes if Modes.blocks_open else DEFAULTS
+
+
+@contextlib.contextmanager
+def _block() -> Iterator[Modes]:
+    """Count an open mode block (under a lock: ``+=`` is not atomic across threads)."""
+    with _counting:
+        Modes.blocks_open += 1
+    try:
+        yield PER_THREAD.modes
+    finally:
+        with _counting:
+            Modes.blocks_open -= 1
 
 
 @contextlib.contextmanager
 def no_grad() -> Iterator[None]:
     """Record nothing inside: ``with mg.no_grad(): y = x * 2`` makes ``y`` a leaf."""
-    modes = PER_THREAD.modes
-    previous, modes.grad_enabled = modes.grad_enabled, False
-    try:
-        yield
-    finally:
-        modes.grad_enabled = previous
+    with _block() as modes:
+        previous, modes.grad_enabled = modes.grad_enabled, False
+        try:
+            yield
+        finally:
+            modes.grad_enabled = previous
 
 
 class scope:  # noqa: N801  (used like a function: `with mg.scope("t=3"):`)
@@ -67,12 +89,16 @@ class scope:  # noqa: N801  (used like a function: `with mg.scope("t=3"):`)
         self._outer: list[str] = []
 
     def __enter__(self) -> None:
+        with _counting:
+            Modes.blocks_open += 1
         modes = PER_THREAD.modes
         self._outer.append(modes.scope)
         modes.scope = f"{modes.scope}/{self.name}" if modes.scope else self.name
 
     def __exit__(self, *exc_info: object) -> None:
         PER_THREAD.modes.scope = self._outer.pop()
+        with _counting:
+            Modes.blocks_open -= 1
 
 
 @contextlib.contextmanager
@@ -82,12 +108,12 @@ def detect_anomaly() -> Iterator[None]:
     Inside this mode each node also records the line of user code that created it, so the
     error can point at it. Outside it, none of this costs anything.
     """
-    modes = PER_THREAD.modes
-    previous, modes.anomaly = modes.anomaly, True
-    try:
-        yield
-    finally:
-        modes.anomaly = previous
+    with _block() as modes:
+        previous, modes.anomaly = modes.anomaly, True
+        try:
+            yield
+        finally:
+            modes.anomaly = previous
 
 
 class AnomalyError(FloatingPointError):

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from .modes import PER_THREAD, check_finite, user_line
+from .modes import DEFAULTS, PER_THREAD, Modes, check_finite, user_line
 
 # Every tensor takes the next number when it is made, so parents always number below children:
 # sorting by it is a topological order. In-place changes take a number from the same counter.
@@ -41,20 +41,24 @@ def record_op(op: str, value: Any, parents: tuple[Tensor, ...], vjp: Callable[..
             return (g / (1 + np.exp(-x)),)
     """
     # NOTE: saved is a dict literal, not **keywords: packing keywords costs more than the op.
-    modes = PER_THREAD.modes
+    modes = PER_THREAD.modes if Modes.blocks_open else DEFAULTS  # modes.current(), inlined
     out = Tensor.__new__(Tensor)
     # numpy returns scalars, not 0-d arrays, from full reductions and ufuncs on 0-d arrays
     out.data = value if type(value) is np.ndarray else np.asarray(value)
     out.grad = out.name = None
     out.scope = modes.scope
     out._seq = next(creation_order)
-    out.requires_grad, out.op, out.parents, out.vjp, out.saved = False, None, (), None, NOTHING
     if modes.grad_enabled:
         for parent in parents:  # NOTE: a plain loop: any() or a helper costs more than the op
             if parent.requires_grad:
                 out.requires_grad, out.op, out.parents, out.vjp = True, op, parents, vjp
                 out.saved = saved
                 break
+        else:
+            out.requires_grad, out.op, out.parents, out.vjp = False, None, (), None
+            out.saved = NOTHING
+    else:
+        out.requires_grad, out.op, out.parents, out.vjp, out.saved = False, None, (), None, NOTHING
     if modes.anomaly:
         out.op, out._created_at = op, user_line()
         check_finite(out.data, out, "forward value")
@@ -188,9 +192,12 @@ def matmul(a: Any, b: Any) -> Tensor:
 
     dL/da = g @ b^T, dL/db = a^T @ g (on the last two axes; a 1-D side is a row or column).
     """
-    a = lift(a, b)
-    b = lift(b, a)
-    if a.ndim == 0 or b.ndim == 0:
+    if type(a) is not Tensor:
+        a = lift(a, b)
+    if type(b) is not Tensor:
+        b = lift(b, a)
+    # NOTE: .data.ndim, not the .ndim property: a property call costs as much as the check
+    if a.data.ndim == 0 or b.data.ndim == 0:
         raise ValueError(f"matmul: needs at least 1-D operands, got shapes {a.shape} and {b.shape}")
     try:
         out = a.data @ b.data
@@ -359,7 +366,8 @@ def _spread(g: np.ndarray, kept: tuple[int, ...], shape: tuple[int, ...], scale:
 
 def sum_(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
     """out = sum of x over ``axis``;  dL/dx = g copied along the summed axes."""
-    axes, shape = _axes("sum", axis, x.shape), x.shape
+    shape = x.data.shape
+    axes = _axes("sum", axis, shape)
     out = np.add.reduce(x.data, axis=axes, keepdims=keepdims)
     return record_op("sum", out, (x,), sum_vjp, {"kept": _kept_shape(shape, axes), "shape": shape})
 
@@ -370,7 +378,8 @@ def sum_vjp(g: np.ndarray, kept: tuple, shape: tuple) -> tuple:
 
 def mean(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
     """out = sum of x over ``axis`` / n;  dL/dx = g / n copied along the averaged axes."""
-    axes, shape = _axes("mean", axis, x.shape), x.shape
+    shape = x.data.shape
+    axes = _axes("mean", axis, shape)
     n = int(np.prod([shape[ax] for ax in axes]))
     out = np.mean(x.data, axis=axes, keepdims=keepdims)
     saved = {"kept": _kept_shape(shape, axes), "shape": shape, "n": n}

@@ -17,6 +17,8 @@ import numpy as np
 
 from . import math_ops, ops, shape_ops  # complete before this module: see the end of ops.py
 from .modes import PER_THREAD
+from .modes import current as current_modes
+from .ops import NOTHING, creation_order
 
 
 def _to_array(data: Any, dtype: Any) -> np.ndarray:
@@ -78,9 +80,9 @@ class Tensor:
             self.data = self.data.copy()  # a parameter owns its values: updates stay inside
         self.requires_grad = bool(requires_grad)
         self.name, self.grad = name, None
-        self.op, self.parents, self.vjp, self.saved = None, (), None, ops.NOTHING
-        self.scope = PER_THREAD.modes.scope
-        self._seq = next(ops.creation_order)
+        self.op, self.parents, self.vjp, self.saved = None, (), None, NOTHING
+        self.scope = current_modes().scope
+        self._seq = next(creation_order)
 
     # ---- plain array facts --------------------------------------------------------------
     shape = property(lambda self: self.data.shape, doc="The array's shape, as numpy's.")
@@ -193,7 +195,7 @@ class Tensor:
         self.version += 1
         # NOTE: the stamp comes from the creation counter: backward compares it with a node's
         # own number, so recording a node costs nothing extra for this check.
-        self._changed_at = Tensor.last_change = next(ops.creation_order)
+        self._changed_at = Tensor.last_change = next(creation_order)
 
     # ---- math: each method is the op itself (its docstring has the formula and an example) --
     exp, log, sqrt, abs, clip = ops.exp, ops.log, ops.sqrt, ops.absolute, ops.clip
