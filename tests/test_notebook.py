@@ -1,6 +1,8 @@
 """The teaching notebook runs top to bottom on the venv's own kernel; its exercise checks bite."""
 
+import html
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -11,6 +13,7 @@ from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = ROOT / "notebooks" / "bptt.ipynb"
+RENDERED = ROOT / "docs" / "bptt.html"  # `make docs` writes it: the notebook, executed
 
 # A typical slip in each exercise, appended to its worked answer: each must fail the check.
 WRONG_ANSWERS = {
@@ -92,3 +95,20 @@ def test_exercise_checks_reject_wrong_answers(kernel_env):
         errors = [out.ename for out in check.outputs if out.output_type == "error"]
         assert errors == ["AssertionError"], (number, errors)
         assert f"Exercise {number}: correct" not in stream_text(check)
+
+
+def test_docs_html_is_this_notebook_executed():
+    page = RENDERED.read_text(encoding="utf-8")
+    text = html.unescape(re.sub(r"<[^>]+>", "", page))  # what the page shows, code unhighlighted
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    for kind, css in (("code", "jp-CodeCell"), ("markdown", "jp-MarkdownCell")):
+        count = sum(cell.cell_type == kind for cell in nb.cells)
+        assert page.count(f'class="jp-Cell {css}') == count, f"{kind} cells: rerun make docs"
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            for line in filter(str.strip, cell.source.splitlines()):
+                assert line in text, f"docs/bptt.html lacks {line!r}: rerun make docs"
+    assert "Traceback" not in text
+    for number in WRONG_ANSWERS:
+        assert f"Exercise {number}: correct" in text
+    assert "sum of all terms equals autodiff: True" in text
