@@ -80,6 +80,12 @@ def test_notebook_runs_top_to_bottom(kernel_env):
         assert f"Exercise {number}: correct" in text
     svgs = [out for out in outputs if "image/svg+xml" in out.get("data", {})]
     assert svgs, "the unrolled graph is shown inline as SVG"
+    # The term view: a near and a far term of dL_4/dW, titled with their norms, side by side.
+    assert "term k=4 of dL_4/dW: ||term|| = " in text
+    assert "term k=2 of dL_4/dW: ||term|| = " in text
+    pairs = [out.data["text/html"] for out in outputs if "term-pair" in out.get("data", {}).get(
+        "text/html", "")]
+    assert len(pairs) == 1 and pairs[0].count("<svg") == 2
     assert not any(kernel_env.iterdir()), "running the notebook wrote under $HOME"
 
 
