@@ -5,16 +5,37 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench graphviz chromium setup docs clean
+.PHONY: demo test bench graphviz chromium setup docs notebook clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e ".[dev]"
-	$(PY) -m ipykernel install --user --name python3 >/dev/null 2>&1 || true
 	touch $(STAMP)
 
 setup: $(STAMP)
+
+# An extra on top of the set-up: $(VENV)/.installed-notebook installs .[notebook], and so on.
+$(VENV)/.installed-%: $(STAMP)
+	$(PY) -m pip install -q -e ".[dev,$*]"
+	touch $@
+
+# Jupyter's and IPython's own files (settings, workspaces, runtime files, history, matplotlib's
+# font cache, the logs of the npm that JupyterLab's language-server lookup runs) stay in the
+# venv, and the venv's python3 kernel wins over any the user installed.
+JUPYTER_HOME := $(abspath $(VENV))/jupyter-home
+JUPYTER_ENV := JUPYTER_PREFER_ENV_PATH=1 JUPYTER_DATA_DIR=$(JUPYTER_HOME)/data \
+	JUPYTER_RUNTIME_DIR=$(JUPYTER_HOME)/runtime IPYTHONDIR=$(JUPYTER_HOME)/ipython \
+	JUPYTERLAB_SETTINGS_DIR=$(JUPYTER_HOME)/lab/user-settings \
+	JUPYTERLAB_WORKSPACES_DIR=$(JUPYTER_HOME)/lab/workspaces \
+	MPLCONFIGDIR=$(JUPYTER_HOME)/matplotlib npm_config_cache=$(JUPYTER_HOME)/npm
+
+# The teaching notebook in JupyterLab, on the venv's own kernel (JupyterLab refuses root unless
+# told, and containers often run as root).
+notebook: $(VENV)/.installed-notebook graphviz
+	@mkdir -p $(JUPYTER_HOME)
+	$(JUPYTER_ENV) $(VENV)/bin/jupyter lab $$([ "$$(id -u)" = 0 ] && echo --allow-root) \
+		notebooks/bptt.ipynb
 
 # Graphviz's `dot`: on PATH or named by MINIGRAD_DOT; else Debian's package where we are root.
 graphviz:
@@ -58,7 +79,7 @@ demo: $(STAMP) graphviz
 		--html out/rnn-bptt.html
 
 # The pictures the README shows.
-docs: $(STAMP) graphviz chromium
+docs: $(STAMP) $(VENV)/.installed-docs graphviz chromium
 	$(VENV)/bin/minigrad bptt --seq-len 4 --hidden 3 --grads --out docs/rnn-bptt.svg \
 		--html docs/rnn-bptt.html
 	$(PY) docs/screenshot.py docs/rnn-bptt.html docs/rnn-bptt-page.png --frame 41
@@ -67,6 +88,9 @@ docs: $(STAMP) graphviz chromium
 	$(VENV)/bin/minigrad bptt --seq-len 6 --hidden 3 --grads --term 6,2 --highlight W --out docs/rnn-term-far.svg
 	$(VENV)/bin/minigrad gradflow --seq-len 60 --out docs/gradflow.svg
 	$(VENV)/bin/minigrad train-char --model rnn --steps 2000 --quiet --sample-every 0 --plot docs/char-rnn-loss.svg
+	@mkdir -p $(JUPYTER_HOME)
+	$(JUPYTER_ENV) MPLBACKEND=Agg $(VENV)/bin/jupyter nbconvert --to html --execute \
+		notebooks/bptt.ipynb --output-dir docs --output bptt
 
 bench: $(STAMP)
 	$(PY) benchmarks/rnn.py
