@@ -70,8 +70,12 @@ chromium:
 		exit 1; \
 	fi
 
+# The suite's own caches (matplotlib's fonts, Chromium's profile) stay inside the checkout.
+TEST_ENV := MPLCONFIGDIR=$(CURDIR)/.venv/cache/matplotlib XDG_CONFIG_HOME=$(CURDIR)/.venv/config \
+	XDG_CACHE_HOME=$(CURDIR)/.venv/cache
+
 test: $(STAMP) graphviz chromium
-	$(PY) -m pytest
+	$(TEST_ENV) $(PY) -m pytest
 
 demo: $(STAMP) graphviz
 	@mkdir -p out
