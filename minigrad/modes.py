@@ -49,27 +49,28 @@ def current() -> Modes:
     return PER_THREAD.modes if Modes.blocks_open else DEFAULTS
 
 
+def _count_block(change: int) -> None:
+    with _counting:  # ``+=`` is not atomic across threads
+        Modes.blocks_open += change
+
+
 @contextlib.contextmanager
-def _block() -> Iterator[Modes]:
-    """Count an open mode block (under a lock: ``+=`` is not atomic across threads)."""
-    with _counting:
-        Modes.blocks_open += 1
+def _switched(switch: str, value: bool) -> Iterator[None]:
+    """Set one of this thread's switches inside the block, counted while it is open."""
+    _count_block(1)
+    modes = PER_THREAD.modes
+    previous = getattr(modes, switch)
+    setattr(modes, switch, value)
     try:
-        yield PER_THREAD.modes
+        yield
     finally:
-        with _counting:
-            Modes.blocks_open -= 1
+        setattr(modes, switch, previous)
+        _count_block(-1)
 
 
-@contextlib.contextmanager
-def no_grad() -> Iterator[None]:
+def no_grad() -> contextlib.AbstractContextManager[None]:
     """Record nothing inside: ``with mg.no_grad(): y = x * 2`` makes ``y`` a leaf."""
-    with _block() as modes:
-        previous, modes.grad_enabled = modes.grad_enabled, False
-        try:
-            yield
-        finally:
-            modes.grad_enabled = previous
+    return _switched("grad_enabled", False)
 
 
 class scope:  # noqa: N801  (used like a function: `with mg.scope("t=3"):`)
@@ -89,31 +90,23 @@ class scope:  # noqa: N801  (used like a function: `with mg.scope("t=3"):`)
         self._outer: list[str] = []
 
     def __enter__(self) -> None:
-        with _counting:
-            Modes.blocks_open += 1
+        _count_block(1)
         modes = PER_THREAD.modes
         self._outer.append(modes.scope)
         modes.scope = f"{modes.scope}/{self.name}" if modes.scope else self.name
 
     def __exit__(self, *exc_info: object) -> None:
         PER_THREAD.modes.scope = self._outer.pop()
-        with _counting:
-            Modes.blocks_open -= 1
+        _count_block(-1)
 
 
-@contextlib.contextmanager
-def detect_anomaly() -> Iterator[None]:
+def detect_anomaly() -> contextlib.AbstractContextManager[None]:
     """Check every forward value and gradient for NaN/Inf and raise at the first one.
 
     Inside this mode each node also records the line of user code that created it, so the
     error can point at it. Outside it, none of this costs anything.
     """
-    with _block() as modes:
-        previous, modes.anomaly = modes.anomaly, True
-        try:
-            yield
-        finally:
-            modes.anomaly = previous
+    return _switched("anomaly", True)
 
 
 class AnomalyError(FloatingPointError):
