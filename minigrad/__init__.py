@@ -29,6 +29,8 @@ from .math_ops import (
     std,
     var,
 )
+from .forward import jvp
+from .higher import grad, gradgradcheck, hessian, hvp
 from .modes import AnomalyError, detect_anomaly, no_grad, scope
 from .ops import record_op
 from .shape_ops import (
@@ -63,8 +65,13 @@ __all__ = [
     "flatten",
     "full",
     "functional",
+    "grad",
     "gradcheck",
+    "gradgradcheck",
+    "hessian",
+    "hvp",
     "jacobian",
+    "jvp",
     "log1p",
     "logsumexp",
     "maximum",

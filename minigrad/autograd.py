@@ -15,6 +15,7 @@ import numpy as np
 
 from .graph import check_saved_unchanged, cycle_collector_paused, topological_order, unbroadcast
 from .modes import PER_THREAD, check_finite, describe
+from . import higher
 from .ops import NOTHING
 from .tensor import Tensor
 
@@ -49,7 +50,7 @@ RELEASED_HELP = (
 
 
 def backward(root: Tensor, grad: Any = None, retain_graph: bool = False,
-             record: bool = False) -> None:
+             record: bool = False, create_graph: bool = False) -> None:
     """Add ``d root / d leaf`` into ``leaf.grad`` for every leaf that requires grad.
 
     ``grad`` is ``dL/d root`` (default 1 for a scalar). Without ``retain_graph`` the graph's
@@ -58,7 +59,7 @@ def backward(root: Tensor, grad: Any = None, retain_graph: bool = False,
     most 4 entries), ``edge_grad_norms`` (the norm sent to each parent) and
     ``edge_running_norms`` (each parent's gradient so far, right after this node added to it).
     If anything fails midway (a hook, a changed input), the graph and every ``.grad`` are left
-    as they were.
+    as they were. ``create_graph``: see ``minigrad.higher.backward_create_graph``.
     """
     if not root.requires_grad:
         raise RuntimeError(
@@ -68,6 +69,8 @@ def backward(root: Tensor, grad: Any = None, retain_graph: bool = False,
         )
     if root.released:
         raise RuntimeError("backward: " + RELEASED_HELP)
+    if create_graph:  # gradients as Tensors with graphs: a separate, simple loop
+        return higher.backward_create_graph(root, grad, record)
     order = topological_order(root, requires_grad_only=True)
     with cycle_collector_paused():
         finished = _run_backward(order, root, _initial_grad(root, grad), record)

@@ -130,12 +130,19 @@ def gradcheck(
     return True
 
 
-def jacobian(fn: Callable[[Tensor], Tensor], x: Any) -> np.ndarray:
+def jacobian(fn: Callable[[Tensor], Tensor], x: Any, mode: str = "reverse") -> np.ndarray:
     """The full Jacobian d fn(x) / dx as an array of shape ``out.shape + x.shape``.
 
-    One backward pass per output element: for small teaching examples.
+    ``mode="reverse"``: one backward pass per output element (a row each); ``"forward"``: one
+    JVP per input element (a column each, ``minigrad.forward``). For small teaching examples.
     """
     source = x.data if isinstance(x, Tensor) else np.asarray(x, dtype=np.float64)
+    if mode not in ("reverse", "forward"):
+        raise ValueError(f"jacobian: mode must be 'reverse' or 'forward', got {mode!r}")
+    if mode == "forward":
+        from .forward import jacobian_forward
+
+        return jacobian_forward(fn, np.array(source))
     xt = Tensor(np.array(source), requires_grad=True)
     out = fn(xt)
     if not isinstance(out, Tensor):

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from .ops import lift, record_op
+from .shape_ops import scatter
 from .tensor import Tensor
 
 
@@ -90,8 +91,8 @@ def einsum_vjp(g: np.ndarray, terms: list[str], output: str, sizes: dict[str, in
         given += [(c, np.ones(sizes[c], dtype=g.dtype)) for c in letters if c not in reached]
         grad = np.einsum(",".join(t for t, _ in given) + "->" + letters, *(a for _, a in given))
         if letters != term:  # a repeated letter: write grad on that diagonal, zeros elsewhere
-            full = np.zeros([sizes[c] for c in term], dtype=grad.dtype)
-            np.einsum(f"{term}->{letters}", full)[...] = grad  # einsum's diagonal is a view
-            grad = full
+            grid = np.indices([sizes[c] for c in letters], sparse=True)
+            diagonal = tuple(grid[letters.index(c)] for c in term)
+            grad = scatter(grad, diagonal, tuple(sizes[c] for c in term), g.dtype, False)
         grads.append(grad)  # with broadcast sizes: the engine sums them back to the operand's
     return tuple(grads)

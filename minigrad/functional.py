@@ -33,6 +33,8 @@ def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
 
 
 def log_softmax_vjp(g: np.ndarray, out: np.ndarray, axis: int) -> tuple:
+    if isinstance(out, Tensor) or isinstance(g, Tensor):  # create_graph: Tensors, no in-place
+        return (g - np.exp(out) * np.add.reduce(g, axis=axis, keepdims=True),)
     grad = np.exp(out)  # softmax(x), then g - softmax(x) sum_j g_j computed in place
     grad *= -np.add.reduce(g, axis=axis, keepdims=True)
     grad += g
@@ -102,19 +104,20 @@ def cross_entropy(logits: Tensor, targets: Any, reduction: str = "mean") -> Tens
     out = losses if reduction == "none" else np.add.reduce(losses)
     if reduction == "mean":
         out = out / max(len(y), 1)
-    saved = {"log_p": log_p, "rows": rows, "y": y, "reduction": reduction}
+    saved = {"logits": logits.data, "log_p": log_p, "rows": rows, "y": y, "reduction": reduction}
     return record_op("cross_entropy", out, (logits,), cross_entropy_vjp, saved)
 
 
-def cross_entropy_vjp(g: np.ndarray, log_p: np.ndarray, rows: np.ndarray, y: np.ndarray,
-                      reduction: str) -> tuple:
+def cross_entropy_vjp(g: np.ndarray, logits: np.ndarray, log_p: np.ndarray, rows: np.ndarray,
+                      y: np.ndarray, reduction: str) -> tuple:
     """dL_i/dz_i = softmax(z_i) - onehot(y_i): the probabilities minus 1 at the target class."""
+    scale = g[:, None] if reduction == "none" else g / len(y) if reduction == "mean" else g
+    if isinstance(logits, Tensor):  # create_graph: softmax(z) recomputed as a function of z
+        return ((softmax(logits, axis=1) - one_hot(y, logits.shape[1], logits.dtype)) * scale,)
+    # NOTE: in place into the one new array: this VJP runs at every step of a long sequence
     grad = np.exp(log_p)
     grad[rows, y] -= 1
-    if reduction == "none":
-        grad *= g[:, None]
-    else:
-        grad *= g / len(y) if reduction == "mean" else g
+    grad *= scale
     return (grad,)
 
 
@@ -179,6 +182,9 @@ def binary_cross_entropy(probs: Tensor, targets: Any, reduction: str = "mean") -
 
 def binary_cross_entropy_vjp(g: np.ndarray, p: np.ndarray, y: np.ndarray, log_p: np.ndarray,
                              log_q: np.ndarray, reduction: str, needs_b: bool) -> tuple:
+    if isinstance(p, Tensor) and needs_b:  # create_graph: the clamped logs as functions of p
+        log_p = np.maximum(np.log(p), BCE_LOG_FLOOR)
+        log_q = np.maximum(np.log(1 - p), BCE_LOG_FLOOR)
     scale = g / max(p.size, 1) if reduction == "mean" else g  # "none": g is elementwise
     grad_p = scale * (p - y) / np.maximum(p * (1 - p), BCE_EPS)
     return grad_p, scale * (log_q - log_p) if needs_b else None

@@ -143,6 +143,11 @@ def prod_vjp(g: np.ndarray, x: np.ndarray, axes: tuple, kept: tuple) -> tuple:
     last = tuple(range(kept_axes, x.ndim))
     moved = np.moveaxis(x, axes, last)
     rows = moved.reshape(moved.shape[:kept_axes] + (int(np.prod(moved.shape[kept_axes:])),))
+    if not isinstance(rows, np.ndarray):  # create_graph: row i of a matrix is x with x_i = 1
+        n = rows.shape[-1]
+        everyone = np.where(np.eye(n, dtype=bool), 1.0, rows[..., None, :])
+        return (g.reshape(kept) * np.moveaxis(
+            np.multiply.reduce(everyone, axis=-1).reshape(moved.shape), last, axes),)
     ones = np.ones_like(rows[..., :1])
     before = np.cumprod(np.concatenate([ones, rows[..., :-1]], axis=-1), axis=-1)
     after = np.cumprod(np.concatenate([ones, rows[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
@@ -176,19 +181,24 @@ def _moments(name: str, x: Tensor, axis: Any, ddof: int) -> tuple:
     return axes, centred, n - ddof
 
 
+def _centred(x: np.ndarray, axes: tuple) -> np.ndarray:
+    """x - mean(x) over ``axes``, recomputed in the VJP so that create_graph sees it depend on x."""
+    return x - np.mean(x, axis=axes, keepdims=True)
+
+
 def var(x: Tensor, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> Tensor:
     """out = sum (x - mean)^2 / (n - ddof) over ``axis`` (numpy's ddof=0 by default; PyTorch's
     default is ddof=1);  dL/dx = g 2 (x - mean) / (n - ddof).
     ``Tensor([1.0, 3.0]).var()`` is ``1.0``, ``Tensor([1.0, 3.0]).var(ddof=1)`` is ``2.0``."""
     axes, centred, dof = _moments("var", x, axis, ddof)
     out = np.add.reduce(centred * centred, axis=axes, keepdims=keepdims) / dof
-    saved = {"centred": centred, "dof": dof, "kept": _kept_shape(x.shape, axes)}
+    saved = {"x": x.data, "axes": axes, "dof": dof, "kept": _kept_shape(x.shape, axes)}
     return record_op("var", out, (x,), var_vjp, saved)
 
 
-def var_vjp(g: np.ndarray, centred: np.ndarray, dof: int, kept: tuple) -> tuple:
+def var_vjp(g: np.ndarray, x: np.ndarray, axes: tuple, dof: int, kept: tuple) -> tuple:
     # The mean's own dependence on x drops out: its gradient is multiplied by sum(x - mean) = 0.
-    return (g.reshape(kept) * centred * (2 / dof),)
+    return (g.reshape(kept) * _centred(x, axes) * (2 / dof),)
 
 
 def std(x: Tensor, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> Tensor:
@@ -197,13 +207,16 @@ def std(x: Tensor, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> T
     ``1.0``."""
     axes, centred, dof = _moments("std", x, axis, ddof)
     out = np.sqrt(np.add.reduce(centred * centred, axis=axes, keepdims=True) / dof)
-    shown = out if keepdims else out.reshape([n for i, n in enumerate(out.shape) if i not in axes])
-    return record_op("std", shown, (x,), std_vjp, {"centred": centred, "dof": dof, "out": out})
+    kept = out.shape
+    shown = out if keepdims else out.reshape([n for i, n in enumerate(kept) if i not in axes])
+    saved = {"x": x.data, "axes": axes, "dof": dof, "out": shown, "kept": kept}
+    return record_op("std", shown, (x,), std_vjp, saved)
 
 
-def std_vjp(g: np.ndarray, centred: np.ndarray, dof: int, out: np.ndarray) -> tuple:
+def std_vjp(g: np.ndarray, x: np.ndarray, axes: tuple, dof: int, out: np.ndarray,
+            kept: tuple) -> tuple:
     with np.errstate(divide="ignore", invalid="ignore"):
-        return (g.reshape(out.shape) * centred / (dof * out),)
+        return (g.reshape(kept) * _centred(x, axes) / (dof * out.reshape(kept)),)
 
 
 def logsumexp(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
@@ -215,9 +228,11 @@ def logsumexp(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
     top = np.where(np.isfinite(top), top, 0)  # all -inf: log 0 = -inf, not -inf - -inf = nan
     with np.errstate(divide="ignore"):
         out = top + np.log(np.add.reduce(np.exp(x.data - top), axis=axes, keepdims=True))
-    shown = out if keepdims else out.reshape([n for i, n in enumerate(out.shape) if i not in axes])
-    return record_op("logsumexp", shown, (x,), logsumexp_vjp, {"x": x.data, "out": out})
+    kept = out.shape
+    shown = out if keepdims else out.reshape([n for i, n in enumerate(kept) if i not in axes])
+    saved = {"x": x.data, "out": shown, "kept": kept}
+    return record_op("logsumexp", shown, (x,), logsumexp_vjp, saved)
 
 
-def logsumexp_vjp(g: np.ndarray, x: np.ndarray, out: np.ndarray) -> tuple:
-    return (g.reshape(out.shape) * np.exp(x - out),)
+def logsumexp_vjp(g: np.ndarray, x: np.ndarray, out: np.ndarray, kept: tuple) -> tuple:
+    return (g.reshape(kept) * np.exp(x - out.reshape(kept)),)

@@ -280,6 +280,8 @@ def tanh(x: Tensor) -> Tensor:
 
 
 def tanh_vjp(g: np.ndarray, out: np.ndarray) -> tuple:
+    if type(out) is not np.ndarray or isinstance(g, Tensor):  # create_graph: Tensors
+        return (g * (1 - out * out),)
     # NOTE: tanh' = 1 - tanh^2 built and scaled in one array: no temporaries on long sequences
     local = np.multiply(out, out, out=np.empty_like(out))
     np.subtract(1, local, out=local)
@@ -294,6 +296,8 @@ def sigmoid(x: Tensor) -> Tensor:
 
 
 def sigmoid_vjp(g: np.ndarray, out: np.ndarray) -> tuple:
+    if type(out) is not np.ndarray or isinstance(g, Tensor):  # create_graph: Tensors
+        return (g * out * (1 - out),)
     # NOTE: sigmoid' = out (1 - out) built and scaled in one array: no temporaries
     local = 1 - out
     local *= out
@@ -361,6 +365,9 @@ def _kept_shape(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[int, ...
 
 def _spread(g: np.ndarray, kept: tuple[int, ...], shape: tuple[int, ...], scale: float = 1.0):
     """Copy a reduced gradient back along the reduced axes (times ``scale``): a new array."""
+    if isinstance(g, Tensor):  # create_graph: a broadcast, whose own VJP sums back
+        spread = np.broadcast_to(g.reshape(kept), shape)
+        return spread if scale == 1.0 else spread * scale
     return np.multiply(g.reshape(kept), scale, out=np.empty(shape, dtype=g.dtype))
 
 

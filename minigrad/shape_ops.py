@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from . import ops
 from .ops import lift, plain, record_op
 
 if TYPE_CHECKING:
@@ -48,7 +49,7 @@ def transpose(x: Tensor, *axes: Any) -> Tensor:
 
 
 def transpose_vjp(g: np.ndarray, inverse: tuple | None = None) -> tuple:
-    return (g.transpose(inverse),)
+    return (g.T if inverse is None else g.transpose(inverse),)
 
 
 def _plain_index(index: Any) -> Any:
@@ -82,12 +83,25 @@ def getitem(x: Tensor, index: Any) -> Tensor:
 
 
 def getitem_vjp(g: np.ndarray, index: Any, shape: tuple, dtype: np.dtype, repeats: bool) -> tuple:
+    return (scatter(g, index, shape, dtype, repeats),)
+
+
+def scatter(g: Any, index: Any, shape: tuple, dtype: Any, repeats: bool = True) -> Any:
+    """out = zeros(shape) with g added at ``index`` (np.add.at when indices repeat), getitem's
+    VJP;  dL/dg = (dL/dout)[index], a getitem. An array for an array ``g`` (first-order backward),
+    a recorded Tensor for a Tensor ``g`` (create_graph)."""
     full = np.zeros(shape, dtype=dtype)
     if repeats:
-        np.add.at(full, index, g)
+        np.add.at(full, index, plain(g))
     else:
-        full[index] = g
-    return (full,)
+        full[index] = plain(g)
+    if not isinstance(g, ops.Tensor):  # ops.Tensor: read at call time (see the end of ops.py)
+        return full
+    return record_op("scatter", full, (g,), scatter_vjp, {"index": index})
+
+
+def scatter_vjp(g: np.ndarray, index: Any) -> tuple:
+    return (g[index],)
 
 
 def concat(tensors: Sequence[Any], axis: int = 0) -> Tensor:

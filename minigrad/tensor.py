@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from . import math_ops, ops, shape_ops  # complete before this module: see the end of ops.py
+from . import dispatch, math_ops, ops, shape_ops  # complete before this module: see ops.py's end
 from .modes import PER_THREAD
 from .modes import current as current_modes
 from .ops import NOTHING, creation_order
@@ -64,8 +64,8 @@ class Tensor:
     _hooks: list | None = None
     _detached_from: weakref.ref | None = None
     _created_at: str | None = None
-    # ndarray op Tensor defers to Tensor's reflected operator instead of building object arrays.
-    __array_ufunc__ = None
+    # numpy functions on Tensors run minigrad's ops (np.exp(t) is t.exp()): see minigrad.dispatch
+    __array_ufunc__, __array_function__ = dispatch.array_ufunc, dispatch.array_function
 
     def __init__(self, data: Any, requires_grad: bool = False, name: str | None = None,
                  dtype: Any = None) -> None:
@@ -242,12 +242,13 @@ class Tensor:
         """Forget the accumulated gradient: ``W.zero_grad()`` sets ``W.grad = None``."""
         self.grad = None
 
-    def backward(self, grad: Any = None, retain_graph: bool = False,
-                 record: bool = False) -> None:
+    def backward(self, grad: Any = None, retain_graph: bool = False, record: bool = False,
+                 create_graph: bool = False) -> None:
         """Reverse mode: add ``d self / d leaf`` into every leaf's ``.grad``: ``loss.backward()``.
 
+        ``create_graph=True`` makes each ``.grad`` a Tensor with a graph, to differentiate again.
         See ``minigrad.autograd.backward``.
         """
         from .autograd import backward
 
-        backward(self, grad, retain_graph=retain_graph, record=record)
+        backward(self, grad, retain_graph, record, create_graph)
