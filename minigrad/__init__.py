@@ -12,7 +12,9 @@ from .autograd import reference_backward
 from .checks import GradcheckError, gradcheck, jacobian
 from .creation import arange, eye, full, ones, ones_like, randn, tensor, zeros, zeros_like
 from .einsum_ops import einsum
+from .forward import jvp
 from .graph import topological_order, unbroadcast
+from .higher import grad, gradgradcheck, hessian, hvp
 from .math_ops import (
     argmax,
     argmin,
@@ -29,8 +31,6 @@ from .math_ops import (
     std,
     var,
 )
-from .forward import jvp
-from .higher import grad, gradgradcheck, hessian, hvp
 from .modes import AnomalyError, detect_anomaly, no_grad, scope
 from .ops import record_op
 from .shape_ops import (

@@ -13,9 +13,9 @@ from typing import Any
 
 import numpy as np
 
+from . import higher
 from .graph import check_saved_unchanged, cycle_collector_paused, topological_order, unbroadcast
 from .modes import PER_THREAD, check_finite, describe
-from . import higher
 from .ops import NOTHING
 from .tensor import Tensor
 
