@@ -85,6 +85,7 @@ def bptt_command(args: argparse.Namespace) -> int:
     import minigrad as mg
     from models import RNN
     from models.bptt import bptt
+    from models.rtrl import rtrl
 
     _check_bptt_options(args)
     rng = np.random.default_rng(args.seed)
@@ -99,15 +100,17 @@ def bptt_command(args: argparse.Namespace) -> int:
     loss = rnn.loss(ys, targets, args.loss, t=args.step)
     loss.backward(retain_graph=True, record=True)
 
-    closed = bptt(rnn.params(), xs, targets, h0.data, args.f_h, args.f_y, args.loss, t=args.step)
+    method = rtrl if args.method == "rtrl" else bptt  # the same sum, forward or backward in time
+    closed = method(rnn.params(), xs, targets, h0.data, args.f_h, args.f_y, args.loss, t=args.step)
     closed["h_0"] = closed.pop("h0")
+    reference = "numpy RTRL" if args.method == "rtrl" else "the closed-form BPTT"
     autodiff = {name: p.grad for name, p in rnn.named_parameters()} | {"h_0": h0.grad}
     print(f"RNN  T={args.seq_len}  B={args.batch}  D={args.input}  H={args.hidden}  "
           f"O={args.output}  f_h={args.f_h}  f_y={args.f_y}  loss={args.loss}")
     print(f"loss {_loss_formula(args)} = {loss.item():.6g}")
-    worst = _print_comparison(autodiff, closed)
+    worst = _print_comparison(autodiff, closed, args.method)
     verdict = "agree" if worst < 1e-9 else "DISAGREE"
-    print(f"autodiff on the unrolled graph and the closed-form BPTT {verdict} "
+    print(f"autodiff on the unrolled graph and {reference} {verdict} "
           f"(worst relative error {worst:.3g})")
     if args.term is not None:
         _print_term(args, rnn, loss, xs, targets)
@@ -122,10 +125,11 @@ def bptt_command(args: argparse.Namespace) -> int:
     return 0 if worst < 1e-9 else 1
 
 
-def _print_comparison(autodiff: dict, closed: dict) -> float:
+def _print_comparison(autodiff: dict, closed: dict, method: str = "bptt") -> float:
     """One row per parameter; returns the worst norm-wise relative error."""
+    other = "rtrl" if method == "rtrl" else "closed form"
     print(f"{'parameter':<10}{'shape':<10}{'||dL/dp||':>14}{'relative error':>16}"
-          f"{'max |autodiff - closed form|':>32}")
+          f"{f'max |autodiff - {other}|':>32}")
     worst = 0.0  # norm-wise: ||g - g_ref|| / ||g_ref||, the project's measure
     for name in PARAMETERS:
         reference = np.linalg.norm(closed[name])
@@ -235,6 +239,9 @@ def add_bptt_parser(commands: Any) -> None:
                       "without it a graph over --max-nodes is folded by itself")
     bptt.add_argument("--max-nodes", type=_positive, default=2000,
                       help="the largest drawing; a bigger graph is folded")
+    bptt.add_argument("--method", default="bptt", choices=("bptt", "rtrl"),
+                      help="the reference beside autodiff: the closed-form BPTT (backward in "
+                      "time) or RTRL (models.rtrl: the same sum carried forward in time)")
     bptt.add_argument("--seed", type=_non_negative, default=0, help="random seed")
     bptt.add_argument("--out", default="rnn-bptt.svg", help="picture to write: .svg, .png or .pdf")
     bptt.add_argument("--dpi", type=_positive_number, default=None,

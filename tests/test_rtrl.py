@@ -6,6 +6,8 @@ models/bptt.py must give the same gradient, to 1e-10 relative in float64.
 """
 
 import itertools
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -103,3 +105,18 @@ def test_rtrl_checks_its_inputs_as_bptt_does():
     weights = {name: params[name] for name in NAMES[:5]}
     with pytest.raises(ValueError, match="f_h must be one of"):
         rtrl(weights, xs, targets, None, "softplus", "identity", "squared_error")
+
+
+def test_the_bptt_command_compares_autodiff_with_rtrl(tmp_path):
+    out = tmp_path / "rnn.svg"
+    result = subprocess.run(
+        [sys.executable, "-m", "minigrad", "bptt", "--method", "rtrl", "--seq-len", "5",
+         "--hidden", "4", "--f-h", "sigmoid", "--out", str(out)],
+        capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "max |autodiff - rtrl|" in result.stdout
+    assert "autodiff on the unrolled graph and numpy RTRL agree" in result.stdout
+    rows = [line.split() for line in result.stdout.splitlines()
+            if line.split() and line.split()[0] in ("U", "V", "W", "b_h", "b_y", "h_0")]
+    assert len(rows) == 6 and all(float(row[3]) < 1e-10 for row in rows)
+    assert out.exists()
