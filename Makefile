@@ -95,11 +95,13 @@ docs: $(STAMP) $(VENV)/.installed-docs graphviz chromium
 	@mkdir -p $(JUPYTER_HOME)
 	$(JUPYTER_ENV) MPLBACKEND=Agg $(VENV)/bin/jupyter nbconvert --to html --execute \
 		notebooks/bptt.ipynb --output-dir docs --output bptt
+	$(PY) benchmarks/bptt_vs_rtrl.py --plot docs/bptt-vs-rtrl.svg
 
 bench: $(STAMP)
 	$(PY) benchmarks/rnn.py
 	$(PY) benchmarks/ops.py
 	$(PY) benchmarks/memory.py
+	$(PY) benchmarks/bptt_vs_rtrl.py --quick
 
 clean:
 	rm -rf $(VENV) out build *.egg-info .pytest_cache .hypothesis

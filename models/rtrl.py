@@ -45,7 +45,8 @@ def rtrl(params: Params, xs: Steps, targets: Steps, h0: np.ndarray | None, f_h: 
         h = fw.h[1]
         local = dfh(h)[:, :, None]  # f_h'(a_t), one column per row
         for name, own in (("W", h_prev), ("V", xs_arr[step - 1]), ("b_h", None), ("h0", None)):
-            carried = np.einsum("im,bm...->bi...", W, P[name])  # W P_{t-1}
+            shape = P[name].shape  # W P_{t-1}: one (H x H) @ (H x rest) product per batch row
+            carried = (W @ P[name].reshape(B, H, -1)).reshape(shape)
             if own is not None:  # da_t[i]/dtheta[i, k] = own[k] (W h_{t-1}, V x_t)
                 carried[:, diagonal, diagonal, :] += own[:, None, :]
             elif name == "b_h":  # da_t/db_h = I
