@@ -75,7 +75,8 @@ def measure(T: int, H: int, repeats: int) -> dict[str, tuple[float, int]]:
 
 def slope(xs: list[int], ys: list[float]) -> float:
     """The fitted exponent p of y ~ x^p (least squares on log-log)."""
-    return float(np.polyfit(np.log(xs), np.log(ys), 1)[0])
+    value = float(np.polyfit(np.log(xs), np.log(ys), 1)[0])
+    return 0.0 if abs(value) < 1e-9 else value  # no "-0.00" for a flat line
 
 
 def sweep(label: str, sizes: list[int], fixed: int, repeats: int) -> dict:
