@@ -25,7 +25,10 @@ from .tensor import Tensor
 
 def _saved_as_tensors(node: Tensor) -> dict[str, Any]:
     """The node's saved values, with its own and its parents' arrays replaced by the Tensors."""
-    graph_arrays = {id(t.data): t for t in (node, *node.parents)}
+    # x and x.detach() share one array: where two tensors do, the constant one (no grad) wins,
+    # so that a detached operand stays constant in the gradient's graph too
+    tensors = sorted((node, *node.parents), key=lambda t: not t.requires_grad)
+    graph_arrays = {id(t.data): t for t in tensors}
     return {key: graph_arrays.get(id(value), value) if isinstance(value, np.ndarray) else value
             for key, value in node.saved.items()}
 

@@ -144,3 +144,26 @@ def test_numpy_functions_on_tensors_run_minigrads_ops():
         np.add(x, 1.0, out=np.zeros((1, 2)))
     with pytest.raises(TypeError, match="np.arctan"):
         np.arctan(x)
+
+
+@pytest.mark.parametrize("order", ["detached_first", "detached_last"])
+def test_a_detached_operand_stays_constant_in_the_gradients_graph(order):
+    x = mg.Tensor([0.7, -1.2], requires_grad=True)
+    xd = x.detach()  # shares x's array
+    y = (xd * x).sum() if order == "detached_first" else (x * xd).sum()
+    (g,) = mg.grad(y, [x], create_graph=True)
+    np.testing.assert_allclose(g.data, x.data)  # d/dx (c x) = c
+    assert not g.requires_grad  # c is a constant: the second derivative is 0
+
+
+def test_hooks_and_retain_grad_see_tensor_gradients_with_create_graph():
+    x = mg.Tensor([0.5, 2.0], requires_grad=True)
+    h = x * x
+    h.retain_grad()
+    seen = []
+    h.register_hook(lambda g: seen.append(g) or g * 3)
+    h.sum().backward(create_graph=True)
+    assert isinstance(seen[0], mg.Tensor) and isinstance(h.grad, mg.Tensor)
+    np.testing.assert_allclose(x.grad.data, 3 * 2 * x.data)
+    with pytest.raises(ValueError, match="record=True"):
+        (x * 2).sum().backward(create_graph=True, record=True)
