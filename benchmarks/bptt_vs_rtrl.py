@@ -123,6 +123,7 @@ def plot(by_t: dict, by_h: dict, fixed_h: int, fixed_t: int, path: str) -> None:
     matplotlib.rcParams["svg.fonttype"] = "none"
     matplotlib.rcParams["svg.hashsalt"] = "minigrad"
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullFormatter
 
     fig, axes = plt.subplots(2, 2, figsize=(9, 6.5))
     for col, (results, label, title) in enumerate(
@@ -135,6 +136,9 @@ def plot(by_t: dict, by_h: dict, fixed_h: int, fixed_t: int, path: str) -> None:
                 ys = [results[n][m][row] * scale for n in sizes]
                 ax.loglog(sizes, ys, marker=marker,
                           label=f"{m} (slope {slope(sizes, ys):.2f})")
+            ax.set_xticks(sizes, [str(n) for n in sizes])  # the sizes measured, plainly
+            ax.xaxis.set_minor_formatter(NullFormatter())
+            ax.yaxis.set_minor_formatter(NullFormatter())
             ax.set_xlabel(label)
             ax.set_ylabel(f"{'time' if row == 0 else 'peak memory'} ({unit})")
             ax.set_title(f"{what} vs {label.split()[0]}, {title}")

@@ -10,7 +10,7 @@ Why not native forward rules beside each op: they would be a second derivative d
 (about sixty), the thing this engine promises not to have. The price, honestly: per tangent, one
 forward pass, one backward pass that records a graph, and one backward pass through that graph.
 That is a constant multiple of the forward pass, never a Jacobian, but not "one extra forward
-pass": benchmarks/bptt_vs_rtrl.py measures about 9 forward passes per tangent on the unrolled
+pass": benchmarks/bptt_vs_rtrl.py measures 8 to 9 forward passes per tangent on the unrolled
 RNN, against about 1 extra for dual numbers. It also keeps the whole forward graph, so its memory
 grows with T as reverse mode's does; RTRL's memory constant in T needs the sensitivities carried
 step by step, as models/rtrl.py does.
