@@ -167,3 +167,21 @@ def test_hooks_and_retain_grad_see_tensor_gradients_with_create_graph():
     np.testing.assert_allclose(x.grad.data, 3 * 2 * x.data)
     with pytest.raises(ValueError, match="record=True"):
         (x * 2).sum().backward(create_graph=True, record=True)
+
+
+def test_third_derivative_of_tanh_matches_the_closed_form():
+    x = mg.Tensor([-0.8, 0.1, 1.3], requires_grad=True)
+    (d1,) = mg.grad(x.tanh().sum(), [x], create_graph=True)
+    (d2,) = mg.grad(d1.sum(), [x], create_graph=True)
+    (d3,) = mg.grad(d2.sum(), [x])
+    t = np.tanh(x.data)
+    np.testing.assert_allclose(d3.data, (1 - t**2) * (6 * t**2 - 2), rtol=1e-12)
+
+
+def test_grad_of_several_outputs_with_respect_to_an_intermediate_tensor():
+    x = mg.Tensor([1.0, -2.0], requires_grad=True)
+    h = x * 3
+    y1, y2 = (h**2).sum(), (h * x).sum()
+    gh, gx = mg.grad([y1, y2], [h, x], grad_outputs=[1.0, 2.0])
+    np.testing.assert_allclose(gh.data, 2 * h.data + 2 * x.data)   # dy1/dh + 2 dy2/dh
+    np.testing.assert_allclose(gx.data, 3 * gh.data + 2 * h.data)  # through h, and y2's own x
