@@ -75,15 +75,23 @@ def _propagate(roots: Sequence[Tensor], seeds: Sequence[Tensor],
 def backward_create_graph(root: Tensor, grad: Any, record: bool = False) -> None:
     """``root.backward(grad, create_graph=True)``: every leaf's ``.grad`` becomes a Tensor with a
     graph (added to what it held); the graph behind ``root`` is kept, as the gradients use it."""
-    from .autograd import _initial_grad
-
     if record:
         raise ValueError("backward: record=True stores norms for drawing the first-order pass; "
                          "call it without create_graph=True")
-
-    seed = grad if isinstance(grad, Tensor) else Tensor(_initial_grad(root, grad))
-    for node, g in _propagate([root], [seed], None).items():
+    for node, g in _propagate([root], [_seed(root, grad)], None).items():
         node.grad = g if node.grad is None else node.grad + g
+
+
+def _seed(root: Tensor, grad: Any) -> Tensor:
+    """dL/droot as a Tensor: 1 for a scalar, or the given gradient (a Tensor keeps its graph)."""
+    from .autograd import _initial_grad
+
+    if isinstance(grad, Tensor):
+        if grad.shape != root.shape:
+            raise ValueError(f"backward: grad has shape {grad.shape} but the tensor has shape "
+                             f"{root.shape}")
+        return grad
+    return Tensor(_initial_grad(root, grad))
 
 
 def _as_list(x: Any) -> tuple[list, bool]:
@@ -110,12 +118,11 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
         if not isinstance(out, Tensor) or not out.requires_grad:
             raise RuntimeError("grad: an output does not require grad: nothing it was computed "
                                "from has requires_grad=True")
-    from .autograd import RELEASED_HELP, _initial_grad
+    from .autograd import RELEASED_HELP
 
     if any(out.released for out in outs):
         raise RuntimeError("grad: " + RELEASED_HELP)
-    seeds = [s if isinstance(s, Tensor) else Tensor(_initial_grad(o, s))
-             for o, s in zip(outs, seeds_given)]
+    seeds = [_seed(out, s) for out, s in zip(outs, seeds_given)]
     with contextlib.nullcontext() if create_graph else no_grad():
         found = _propagate(outs, seeds, set(xs))
     if not (create_graph if retain_graph is None else retain_graph):

@@ -185,3 +185,11 @@ def test_grad_of_several_outputs_with_respect_to_an_intermediate_tensor():
     gh, gx = mg.grad([y1, y2], [h, x], grad_outputs=[1.0, 2.0])
     np.testing.assert_allclose(gh.data, 2 * h.data + 2 * x.data)   # dy1/dh + 2 dy2/dh
     np.testing.assert_allclose(gx.data, 3 * gh.data + 2 * h.data)  # through h, and y2's own x
+
+
+def test_a_seed_of_the_wrong_shape_is_refused_naming_both_shapes():
+    x = mg.Tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(ValueError, match=r"grad has shape \(3,\) but the tensor has shape \(2,\)"):
+        mg.grad(x * x, x, grad_outputs=mg.Tensor([1.0, 1.0, 1.0]))
+    with pytest.raises(ValueError, match=r"grad has shape \(1,\)"):
+        (x * x).backward(mg.Tensor([1.0]), create_graph=True)
