@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from .graph import GraphPause, collect_young
 from .modes import DEFAULTS, PER_THREAD, Modes, check_finite, user_line
 
 # Every tensor takes the next number when it is made, so parents always number below children:
@@ -53,12 +54,16 @@ def record_op(op: str, value: Any, parents: tuple[Tensor, ...], vjp: Callable[..
             if parent.requires_grad:
                 out.requires_grad, out.op, out.parents, out.vjp = True, op, parents, vjp
                 out.saved = saved
+                out._pause = parent._pause or GraphPause()  # see minigrad.graph.GraphPause
+                if not out._seq & 1023:
+                    collect_young()
                 break
         else:
             out.requires_grad, out.op, out.parents, out.vjp = False, None, (), None
-            out.saved = NOTHING
+            out.saved, out._pause = NOTHING, None
     else:
         out.requires_grad, out.op, out.parents, out.vjp, out.saved = False, None, (), None, NOTHING
+        out._pause = None
     if modes.anomaly:
         out.op, out._created_at = op, user_line()
         check_finite(out.data, out, "forward value")

@@ -50,6 +50,7 @@ class Tensor:
     # the class defaults below, so a node costs no memory for what it does not use.
     __slots__ = (
         "data", "grad", "requires_grad", "name", "op", "parents", "vjp", "saved", "scope", "_seq",
+        "_pause",
         "__dict__", "__weakref__",
     )
     grad_norm: float | None = None  # what backward(record=True) stores, for viz
@@ -80,7 +81,7 @@ class Tensor:
             self.data = self.data.copy()  # a parameter owns its values: updates stay inside
         self.requires_grad = bool(requires_grad)
         self.name, self.grad = name, None
-        self.op, self.parents, self.vjp, self.saved = None, (), None, NOTHING
+        self.op, self.parents, self.vjp, self.saved, self._pause = None, (), None, NOTHING, None
         self.scope = current_modes().scope
         self._seq = next(creation_order)
 
