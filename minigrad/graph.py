@@ -82,24 +82,26 @@ def changed_since(tensor: Tensor, seq: int) -> bool:
 # NOTE: why the cyclic garbage collector is paused while a graph is alive. Every node is a
 # Tensor plus its parents tuple: two objects the collector tracks. CPython 3.11 runs a full
 # collection, which walks every tracked object in the process, each time the objects that
-# survived the young generations since the last one exceed 25% of the old generation. A graph
-# that grows by the same nodes each step crosses that line again and again, so building T steps
-# walked the graph about log(T) times and cost grew faster than T (22x from T = 1,000 to
-# 10,000). The graph holds no reference cycles (VJPs are plain functions, saved values plain
-# arrays): reference counting frees it, and the walks find nothing. So the first recorded node
-# of a graph takes a GraphPause; every node of that graph holds it (a slot, inherited from the
-# parent), and while any pause is alive the automatic collector is disabled, and record_op runs
-# the young generations (gc.collect(0) or (1), the user's thresholds deciding) every 1024 nodes,
-# so young cycles made meanwhile are still freed. When the last node holding a pause dies (or
-# backward() releases the graph) the collector is enabled again if the engine disabled it, and
-# the old cycles wait for Python's next full collection as they would have. Nothing else is
-# changed: thresholds, callbacks and freeze are the user's.
+# survived the young generations since the last one exceed 25% of the old generation. A growing
+# graph crosses that line again and again, so a plain loop of T steps walked the graph many times
+# and cost grew faster than T (22x from T = 1,000 to 10,000). The graph holds no reference cycles
+# (VJPs are plain functions, saved values plain arrays): reference counting frees it and the
+# walks find nothing. So the first recorded node of a graph takes a GraphPause, every node holds
+# its parent's, and while any pause lives the engine disables the automatic collector and runs it
+# itself every 1024 recorded nodes: the young generations as the user's thresholds say (young
+# cycles made meanwhile are freed), and a full collection each time the nodes recorded since the
+# last one outnumber those before it (at least 2**17): the walks then cost at most twice the
+# graph, linear in T, and old cycles (even one holding a graph) are still freed. When the last
+# node holding a pause dies, or backward() releases the graph, the collector is enabled again if
+# the engine disabled it. Thresholds, callbacks and frozen objects stay the user's.
 class GraphPause:
     """A token held by every node of a recorded graph: while one lives, full collections wait."""
 
     __slots__ = ()
     live = 0  # pauses alive in the process
     ours = False  # True when the engine disabled the collector (and so must enable it again)
+    recorded = 0  # nodes recorded in the current pause, counted by 1024
+    at_last_full = 0  # the value of ``recorded`` at the engine's last full collection
 
     def __init__(self) -> None:
         GraphPause.live += 1
@@ -111,12 +113,19 @@ class GraphPause:
         GraphPause.live -= 1
         if GraphPause.live == 0 and GraphPause.ours:
             GraphPause.ours = False
+            GraphPause.recorded = GraphPause.at_last_full = 0
             gc.enable()
 
 
-def collect_young() -> None:
-    """While the engine holds the collector paused, run its young generations as Python would."""
-    if GraphPause.ours and gc.get_threshold()[0]:
+def collect_while_paused() -> None:
+    """Every 1024 recorded nodes: what the paused collector would run, young or (rarely) full."""
+    if not GraphPause.ours or not gc.get_threshold()[0]:
+        return
+    GraphPause.recorded += 1024
+    if GraphPause.recorded >= max(2 * GraphPause.at_last_full, 2**17):
+        GraphPause.at_last_full = GraphPause.recorded
+        gc.collect()
+    else:
         gc.collect(1 if gc.get_count()[1] >= gc.get_threshold()[1] else 0)
 
 
