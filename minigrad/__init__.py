@@ -9,6 +9,7 @@ from . import ops  # noqa: F401  (first: tensor.py's methods are its functions; 
 # isort: split
 from . import files, functional, nn, optim
 from .autograd import reference_backward
+from .checkpoint import checkpoint
 from .checks import GradcheckError, gradcheck, jacobian
 from .creation import arange, eye, full, ones, ones_like, randn, tensor, zeros, zeros_like
 from .einsum_ops import einsum
@@ -54,6 +55,7 @@ __all__ = [
     "argmax",
     "argmin",
     "broadcast_to",
+    "checkpoint",
     "concat",
     "cos",
     "cumsum",

@@ -21,6 +21,8 @@ from minigrad import functional as F
 from minigrad.graph import cycle_collector_paused
 from minigrad.ops import lift
 
+from . import segments
+
 HIDDEN_ACTIVATIONS = ("tanh", "sigmoid", "relu", "identity")
 OUTPUT_ACTIVATIONS = ("identity", "sigmoid", "softmax")
 LOSSES = ("squared_error", "cross_entropy")
@@ -94,12 +96,19 @@ class Recurrent(mg.nn.Module):
         """The state before step 1: zeros when ``h0`` is None."""
         return self.initial_state(batch) if h0 is None else lift(h0)
 
-    def unroll_states(self, xs: Any, h0: Any = None, start: int = 1) -> tuple[list, list]:
-        """``[yhat_1..yhat_T]`` and the state after every step; step t inside scope ``t={t}``."""
+    def unroll_states(self, xs: Any, h0: Any = None, start: int = 1,
+                      checkpoint: int | str | None = None) -> tuple[list, list]:
+        """``[yhat_1..yhat_T]`` and the state after every step; step t inside scope ``t={t}``.
+
+        With ``checkpoint`` (k, or "sqrt" for ceil(sqrt(T))) the steps run in segments of k,
+        each an ``mg.checkpoint`` whose graph backward recomputes (see ``models.segments``).
+        """
         steps = sequence_inputs(xs)
         state = self.start_state(h0, steps[0].shape[0])
+        if checkpoint is not None:
+            return self._checkpointed_states(steps, state, start, checkpoint)
         ys, states = [], []
-        with cycle_collector_paused():  # the graph has no cycles: see minigrad.autograd
+        with cycle_collector_paused():  # the graph has no cycles: see minigrad.graph
             for t, x_t in enumerate(steps, start=start):
                 with mg.scope(f"t={t}"):
                     y_t, state = self.step(x_t, state, t)
@@ -107,17 +116,73 @@ class Recurrent(mg.nn.Module):
                 states.append(state)
         return ys, states
 
+    def _checkpointed_states(self, steps: list, state: Any, start: int,
+                             checkpoint: int | str) -> tuple[list, list]:
+        def body(state: Any, a: int, b: int) -> tuple[Any, tuple]:
+            ys, parts = [], []
+            for t in range(a, b):
+                with mg.scope(f"t={start + t}"):
+                    y_t, state = self.step(steps[t], state, start + t)
+                ys.append(y_t)
+                parts.extend(segments.as_parts(state))
+            return state, (*ys, *parts)
+
+        k = segments.segment_length(checkpoint, len(steps))
+        ys, states, width = [], [], len(segments.as_parts(state))
+        for _, extras in segments.run_segments(self, state, len(steps), k, start, body):
+            n = len(extras) // (1 + width)
+            ys.extend(extras[:n])
+            parts = extras[n:]
+            states.extend(segments.from_parts(parts[i:i + width], state)
+                          for i in range(0, len(parts), width))
+        return ys, states
+
     def forward(
-        self, xs: Any, h0: Any = None, start: int = 1
+        self, xs: Any, h0: Any = None, start: int = 1, checkpoint: int | str | None = None
     ) -> tuple[list[mg.Tensor], list[mg.Tensor]]:
         """Unroll over ``xs`` ((T, B, D) or T arrays of (B, D)): ``[yhat_1..yhat_T], [h_1..h_T]``.
 
         Step t's nodes are made inside ``mg.scope(f"t={t}")``, t counted from ``start`` (a later
         chunk of a long sequence keeps its time labels). ``h0`` defaults to zeros and may be a
-        Tensor that requires grad.
+        Tensor that requires grad. ``checkpoint=k`` (or "sqrt") runs segments of k steps whose
+        graphs backward recomputes: the same gradients for less memory.
         """
-        ys, states = self.unroll_states(xs, h0, start)
+        ys, states = self.unroll_states(xs, h0, start, checkpoint)
         return ys, [s[0] if isinstance(s, tuple) else s for s in states]
+
+    def total_loss(self, xs: Any, targets: Any, loss: str = "squared_error", h0: Any = None,
+                   checkpoint: int | str | None = None) -> mg.Tensor:
+        """``L = sum_t L_t``, as ``self.loss(self(xs, h0)[0], targets, loss)``.
+
+        With ``checkpoint`` (k, or "sqrt" for ceil(sqrt(T))) each segment of k steps computes
+        its own losses inside an ``mg.checkpoint``: between forward and backward only the T/k
+        boundary states and segment losses stay alive, plus one segment's graph while backward
+        recomputes it.
+        """
+        if checkpoint is None:
+            return self.loss(self(xs, h0)[0], targets, loss)
+        steps = sequence_inputs(xs)
+        if len(targets) != len(steps):
+            raise ValueError(f"total_loss: {len(steps)} steps but {len(targets)} targets")
+
+        def body(state: Any, a: int, b: int) -> tuple[Any, tuple]:
+            total = None
+            for t in range(a + 1, b + 1):
+                with mg.scope(f"t={t}"):
+                    y_t, state = self.step(steps[t - 1], state, t)
+                    L_t = step_loss(y_t, targets[t - 1], loss, self.f_y, f"y_{t}")
+                L_t.name = f"L_{t}"
+                total = L_t if total is None else total + L_t
+            total.name = f"L_{a + 1}..{b}"
+            return state, (total,)
+
+        k = segments.segment_length(checkpoint, len(steps))
+        state = self.start_state(h0, steps[0].shape[0])
+        total = None
+        for _, (segment_loss,) in segments.run_segments(self, state, len(steps), k, 1, body):
+            total = segment_loss if total is None else total + segment_loss
+        total.name = "L"
+        return total
 
     __call__ = forward
 
