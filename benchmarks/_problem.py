@@ -44,6 +44,12 @@ class Problem:
             p.grad = None
         self.loss().backward()
 
+    def checkpointed(self, k: int | str) -> None:
+        """Forward and backward of ``rnn.total_loss`` in checkpointed segments of k steps."""
+        for p in self.parameters:
+            p.grad = None
+        self.rnn.total_loss(self.xs, self.targets, "cross_entropy", checkpoint=k).backward()
+
     def closed_form(self) -> dict[str, np.ndarray]:
         return bptt(self.arrays, self.xs, self.targets, None, "tanh", "identity", "cross_entropy")
 

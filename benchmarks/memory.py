@@ -11,9 +11,16 @@
    lists), and how many objects only the cyclic garbage collector could free (reference cycles;
    0 means reference counting alone frees the graph).
 
+3. What BPTT stores against T: for T in 1k, 2k, 5k, 10k, 20k, the peak memory and time of one
+   forward + backward of the plain graph (k = none), of ``rnn.total_loss(..., checkpoint=k)``
+   for k in sqrt, 10, 100, and of the closed form, each in a fresh process; the targets at
+   T = 10,000: checkpoint="sqrt" peaks at most 2x the closed form, in at most 1.5x the time of
+   the plain graph. ``--plot docs/bptt-memory.svg`` draws memory against T (log-log).
+
     python benchmarks/memory.py                       # long (1, 8, 32, 10000); training at T=1000
-    python benchmarks/memory.py --quick               # T = 2000 for the peaks
+    python benchmarks/memory.py --quick               # T = 2000 for the peaks; table T 1k, 10k
     python benchmarks/memory.py --train-steps 10000   # train on the full long configuration
+    python benchmarks/memory.py --plot docs/bptt-memory.svg   # the full table and its plot
 """
 
 from __future__ import annotations
@@ -33,7 +40,9 @@ import argparse  # noqa: E402
 import gc  # noqa: E402
 import json  # noqa: E402
 import resource  # noqa: E402
+import statistics  # noqa: E402
 import subprocess  # noqa: E402
+import time  # noqa: E402
 import tracemalloc  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 
@@ -41,12 +50,18 @@ import numpy as np  # noqa: E402
 from _problem import CONFIGS, Problem  # noqa: E402
 
 import minigrad as mg  # noqa: E402
+from minigrad.files import check_target  # noqa: E402
 
-PEAK_TARGET = 10.0  # issue 6: minigrad's peak at most 10x the closed form's
+PEAK_TARGET = 10.0  # minigrad's peak at most 10x the closed form's
+CHECKPOINT_MEMORY_TARGET = 2.0  # checkpoint="sqrt": at most 2x the closed form's peak
+CHECKPOINT_TIME_TARGET = 1.5  # ... in at most 1.5x the time of the plain graph, at T = 10,000
+LENGTHS = (1000, 2000, 5000, 10000, 20000)
+KS = ("none", "sqrt", "10", "100")
 ITERATIONS = 20
 GROWTH_TOLERANCE = 1024  # bytes over all iterations; one node left alive per step costs T * 100
 LEARNING_RATE = 1e-4
 SIDES = ("minigrad", "closed")
+SCALE_SIDES = (*KS, "closed")
 MB = 1e6
 
 
@@ -173,6 +188,101 @@ def training(steps: int) -> None:
           f"per iteration; tolerance {GROWTH_TOLERANCE} bytes in all): {verdict}")
 
 
+def scale_run(problem: Problem, side: str) -> Callable[[], object]:
+    if side == "closed":
+        return problem.closed_form
+    if side == "none":
+        return problem.minigrad
+    k = side if side == "sqrt" else int(side)
+    return lambda: problem.checkpointed(k)
+
+
+def scale_child(side: str, steps: int) -> None:
+    """In a fresh process: peak RSS growth of the first pass, tracemalloc peak of the second,
+    and the median time of three more (no tracing); printed as JSON."""
+    problem = long_problem(steps)
+    run = scale_run(problem, side)
+    gc.collect()
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    run()
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - before
+    traced = traced_peak(run)
+    times = []
+    for _ in range(3):
+        gc.collect()
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    print(json.dumps({"rss": rss, "traced": traced, "seconds": statistics.median(times)}))
+
+
+def scale_measure(side: str, steps: int) -> dict[str, float]:
+    command = [sys.executable, os.path.abspath(__file__), "--scale-child", side,
+               "--steps", str(steps), "--threads", str(THREADS)]
+    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def scaling(lengths: tuple[int, ...], plot: str | None) -> None:
+    """The table of peak memory and time against T and k, the targets, and the plot."""
+    results = {(T, side): scale_measure(side, T) for T in lengths for side in SCALE_SIDES}
+    print(f"\nWhat BPTT stores: one forward + backward, (B, D, H) = {CONFIGS['long'][:3]}, "
+          f"float64, cross-entropy, each in a fresh process; "
+          f"k = checkpoint segment length (rnn.total_loss), closed = models.bptt")
+    for key, title in (("traced", "tracemalloc peak growth (MB)"),
+                       ("rss", "peak RSS growth (MB)"), ("seconds", "time (median of 3)")):
+        rows = []
+        for T in lengths:
+            cells = [results[T, side][key] for side in SCALE_SIDES]
+            shown = [_harness.seconds(c) if key == "seconds" else f"{c / MB:.2f}" for c in cells]
+            rows.append([f"{T:,}", *shown])
+        print(f"\n{title}:")
+        print(_harness.format_table(["T", *(f"k={k}" for k in KS), "closed"], rows))
+    target_T = 10000 if 10000 in lengths else max(lengths)
+    memory = results[target_T, "sqrt"]["traced"] / results[target_T, "closed"]["traced"]
+    slower = results[target_T, "sqrt"]["seconds"] / results[target_T, "none"]["seconds"]
+    print(f"\nT = {target_T:,}, checkpoint='sqrt': peak {memory:.2f}x the closed form's "
+          f"(target <= {CHECKPOINT_MEMORY_TARGET:g}: "
+          f"{'yes' if memory <= CHECKPOINT_MEMORY_TARGET else 'NO'}), time {slower:.2f}x the "
+          f"plain graph's (target <= {CHECKPOINT_TIME_TARGET:g}: "
+          f"{'yes' if slower <= CHECKPOINT_TIME_TARGET else 'NO'})")
+    if plot:
+        draw(results, lengths, plot)
+
+
+def draw(results: dict, lengths: tuple[int, ...], path: str) -> None:
+    """Peak memory against T, log-log, one line per k and one for the closed form."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    matplotlib.rcParams["svg.fonttype"] = "none"
+    matplotlib.rcParams["svg.hashsalt"] = "minigrad"
+    import matplotlib.pyplot as plt
+
+    from minigrad.files import atomic_open
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    for side in SCALE_SIDES:
+        label = "closed form (numpy)" if side == "closed" else (
+            "plain graph" if side == "none" else f"checkpoint={side!r}")
+        ax.plot(lengths, [results[T, side]["traced"] / MB for T in lengths], marker="o",
+                label=label)
+    first = results[lengths[0], "sqrt"]["traced"] / MB
+    ax.plot(lengths, [first * (T / lengths[0]) ** 0.5 for T in lengths], "k:",
+            label="slope 1/2 (sqrt T)")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("T (steps)")
+    ax.set_ylabel("peak memory of forward + backward (MB, tracemalloc)")
+    ax.set_title("What BPTT stores: (B, D, H) = (1, 8, 32)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    with atomic_open(path) as file:
+        fig.savefig(file, format="svg", metadata={"Date": None})
+    plt.close(fig)
+    print(f"plot: {path}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="T = 2000 for the peaks")
@@ -180,16 +290,24 @@ def main() -> None:
     parser.add_argument("--train-steps", type=int, default=1000,
                         help="T of the training iterations (default 1000)")
     parser.add_argument("--threads", type=int, default=1, help="BLAS threads (default 1)")
+    parser.add_argument("--plot", help="write the memory-against-T plot (SVG) to this path")
     parser.add_argument("--child", choices=SIDES, help=argparse.SUPPRESS)
+    parser.add_argument("--scale-child", choices=SCALE_SIDES, help=argparse.SUPPRESS)
     args = parser.parse_args()
     steps = args.steps or (CONFIGS["long"][3] // 5 if args.quick else CONFIGS["long"][3])
     if args.child:
         child(args.child, steps)
         return
+    if args.scale_child:
+        scale_child(args.scale_child, steps)
+        return
+    if args.plot:
+        check_target(args.plot, "--plot", (".svg",))
     print(_harness.header("minigrad memory: the long configuration", THREADS))
     print()
     peaks(steps)
     training(args.train_steps)
+    scaling((1000, 10000) if args.quick and not args.plot else LENGTHS, args.plot)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import contextlib
 import gc
-from collections.abc import Iterator
+import weakref
+from collections.abc import Callable, Iterator
 from operator import attrgetter
 from typing import TYPE_CHECKING
 
@@ -86,18 +87,19 @@ def changed_since(tensor: Tensor, seq: int) -> bool:
 # graph crosses that line again and again, so a plain loop of T steps walked the graph many times
 # and cost grew faster than T (22x from T = 1,000 to 10,000). The graph holds no reference cycles
 # (VJPs are plain functions, saved values plain arrays): reference counting frees it and the
-# walks find nothing. So the first recorded node of a graph takes a GraphPause, every node holds
-# its parent's, and while any pause lives the engine disables the automatic collector and runs it
-# itself every 1024 recorded nodes: the young generations as the user's thresholds say (young
+# walks find nothing. So every recorded node holds a GraphPause (one token, shared by the graphs
+# recorded while it lives); while it lives the engine disables the automatic collector and runs
+# it itself every 1024 recorded nodes: the young generations as the user's thresholds say (young
 # cycles made meanwhile are freed), and a full collection each time the nodes recorded since the
 # last one outnumber those before it (at least 2**17): the walks then cost at most twice the
 # graph, linear in T, and old cycles (even one holding a graph) are still freed. When the last
-# node holding a pause dies, or backward() releases the graph, the collector is enabled again if
-# the engine disabled it. Thresholds, callbacks and frozen objects stay the user's.
+# node holding the pause dies, or backward() releases the graph, the collector is enabled again
+# if the engine disabled it. Thresholds, callbacks and frozen objects stay the user's.
 class GraphPause:
     """A token held by every node of a recorded graph: while one lives, full collections wait."""
 
-    __slots__ = ()
+    __slots__ = ("__weakref__",)
+    newest: Callable[[], GraphPause | None] = staticmethod(lambda: None)  # a weak reference
     live = 0  # pauses alive in the process
     ours = False  # True when the engine disabled the collector (and so must enable it again)
     recorded = 0  # nodes recorded in the current pause, counted by 1024
@@ -115,6 +117,15 @@ class GraphPause:
             GraphPause.ours = False
             GraphPause.recorded = GraphPause.at_last_full = 0
             gc.enable()
+
+
+def graph_pause() -> GraphPause:
+    """The live pause, shared by every graph recorded while it lives, or a new one."""
+    pause = GraphPause.newest()
+    if pause is None:
+        pause = GraphPause()
+        GraphPause.newest = weakref.ref(pause)
+    return pause
 
 
 def collect_while_paused() -> None:

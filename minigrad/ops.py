@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from .graph import GraphPause, collect_while_paused
+from .graph import collect_while_paused, graph_pause
 from .modes import DEFAULTS, PER_THREAD, Modes, check_finite, user_line
 
 # Every tensor takes the next number when it is made, so parents always number below children:
@@ -54,7 +54,7 @@ def record_op(op: str, value: Any, parents: tuple[Tensor, ...], vjp: Callable[..
             if parent.requires_grad:
                 out.requires_grad, out.op, out.parents, out.vjp = True, op, parents, vjp
                 out.saved = saved
-                out._pause = parent._pause or GraphPause()  # see minigrad.graph.GraphPause
+                out._pause = parent._pause or graph_pause()  # see minigrad.graph.GraphPause
                 if not out._seq & 1023:
                     collect_while_paused()
                 break
