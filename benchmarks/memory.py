@@ -223,9 +223,14 @@ def scale_measure(side: str, steps: int) -> dict[str, float]:
     return json.loads(done.stdout.splitlines()[-1])
 
 
-def scaling(lengths: tuple[int, ...], plot: str | None) -> None:
+def scale_measure_all(lengths: tuple[int, ...]) -> dict[tuple[int, str], dict[str, float]]:
+    """Every (T, side) in its own process. Run before this process grows: on Linux a child's
+    peak RSS starts at its parent's RSS at fork."""
+    return {(T, side): scale_measure(side, T) for T in lengths for side in SCALE_SIDES}
+
+
+def scaling(results: dict, lengths: tuple[int, ...], plot: str | None) -> None:
     """The table of peak memory and time against T and k, the targets, and the plot."""
-    results = {(T, side): scale_measure(side, T) for T in lengths for side in SCALE_SIDES}
     print(f"\nWhat BPTT stores: one forward + backward, (B, D, H) = {CONFIGS['long'][:3]}, "
           f"float64, cross-entropy, each in a fresh process; "
           f"k = checkpoint segment length (rnn.total_loss), closed = models.bptt")
@@ -305,9 +310,11 @@ def main() -> None:
         check_target(args.plot, "--plot", (".svg",))
     print(_harness.header("minigrad memory: the long configuration", THREADS))
     print()
+    lengths = (1000, 10000) if args.quick and not args.plot else LENGTHS
+    scaled = scale_measure_all(lengths)
     peaks(steps)
     training(args.train_steps)
-    scaling((1000, 10000) if args.quick and not args.plot else LENGTHS, args.plot)
+    scaling(scaled, lengths, args.plot)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from .ops import record_op
 from .tensor import Tensor
 
 OP_NAME = "checkpoint"  # viz draws a node of this op as a segment recomputed in backward
+OUTPUT_OP = "checkpoint output"  # one output of a checkpoint, a view of the node's value
 
 
 def checkpoint(fn: Callable[..., Any], *inputs: Any) -> Any:
@@ -55,10 +56,18 @@ def checkpoint(fn: Callable[..., Any], *inputs: Any) -> Any:
         return node
     views = []
     for start, stop, shape, name in layout:  # each output a view of the node's flat value
-        view = node[start:stop].reshape(shape)
+        saved = {"start": start, "stop": stop, "size": value.size}
+        view = record_op(OUTPUT_OP, value[start:stop].reshape(shape), (node,), output_vjp, saved)
         view.name = name
         views.append(view)
     return tuple(views)
+
+
+def output_vjp(g: np.ndarray, start: int, stop: int, size: int) -> tuple:
+    """The gradient of one output, placed at its entries of the checkpoint's flat value."""
+    full = np.zeros(size, dtype=g.dtype)
+    full[start:stop] = g.reshape(-1)
+    return (full,)
 
 
 def _as_outputs(result: Any) -> tuple[list[Tensor], bool]:

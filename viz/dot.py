@@ -241,7 +241,8 @@ def _cluster(graph, view, cluster, members, children) -> None:
         fill = style.shade(cluster.shade_norm) if view.grads else None
         sub.attr(
             label=label(cluster.label, cluster.lines, size=9),
-            style="rounded,filled" if not cluster.legend else "rounded,dashed",
+            style="rounded,dashed" + ("" if cluster.legend else ",filled")
+            if cluster.legend or cluster.recomputed else "rounded,filled",
             fillcolor=fill or (style.LEGEND_FILL if cluster.legend else style.CLUSTER_FILL),
             color=style.CLUSTER_BORDER,
             labeljust="l",
@@ -290,6 +291,8 @@ def _node(graph, node: Node) -> None:
     attrs = dict(_KIND_ATTRS[node.kind])
     if node.is_root:
         attrs["peripheries"] = "2"
+    if node.stored:
+        attrs.update(penwidth="3", color=style.STORED_COLOR)
     if style.is_bad(node.grad_norm):
         attrs.update(color=style.BAD_COLOR, penwidth="2.5")
     if node.emphasis == "bold":

@@ -17,7 +17,8 @@ STEP = re.compile(r"t=(\d+)$")
 class Cluster:
     """A box around the nodes of one name scope (or a legend)."""
 
-    __slots__ = ("name", "parent", "legend", "step", "shade_norm", "label", "lines", "id")
+    __slots__ = ("name", "parent", "legend", "step", "shade_norm", "label", "lines", "id",
+                 "recomputed")
 
     def __init__(self, name: str, parent: Cluster | None = None, legend: bool = False) -> None:
         self.name = name
@@ -29,6 +30,7 @@ class Cluster:
         self.label = name
         self.lines: list[str] = []
         self.id = ""
+        self.recomputed = False  # a checkpointed segment (viz.segments)
 
     def path(self) -> tuple[str, ...]:
         names, cluster = [], self
@@ -68,6 +70,7 @@ class Node:
         "alias",
         "params_inside",
         "id",
+        "stored",
     )
 
     def __init__(self, kind: str, tensor: Any, cluster: Cluster | None) -> None:
@@ -91,6 +94,7 @@ class Node:
         self.alias: str | None = None  # the name drawn when it is not the tensor's (z_3)
         self.params_inside: list = []  # the gate view: parameters written inside this node
         self.id = ""
+        self.stored = False  # kept between forward and backward by a checkpoint (viz.segments)
 
 
 class Edge:

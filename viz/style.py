@@ -35,6 +35,7 @@ NO_GRAD_COLOR = "#c4c4c4"  # an edge no gradient flows along
 ZERO_COLOR = "#bdbdbd"  # a gradient that is exactly zero
 BAD_COLOR = "#e41a1c"  # NaN or Inf
 HIGHLIGHT_COLOR = "#c2185b"
+STORED_COLOR = "#37474f"  # a state a checkpoint keeps between forward and backward
 FADED_COLOR = "#d6d6d6"
 FADED_FONT = "#a8a8a8"
 FADED_FILL = "#f8f8f8"

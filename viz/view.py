@@ -20,7 +20,7 @@ from typing import Any
 
 import minigrad as mg
 
-from . import errors, fold, formula, labels, layout, params
+from . import errors, fold, formula, labels, layout, params, segments
 from . import term as term_view
 from .graph import CUT, DATA, INPUT, OP, PARAM, Cluster, Edge, Node, ViewGraph
 
@@ -66,6 +66,7 @@ def build(
     if view.granularity == "op":
         nodes_of = _walk(view, order, clusters)
         _fold_constants(view)
+        segments.fold_unpacking(view)
     else:
         nodes_of = formula.walk(view, order, clusters, view.granularity)
     view.clusters.sort(key=_natural_path)
@@ -88,6 +89,7 @@ def build(
         cluster.id = f"cluster_{i}"
     layout.arrange(view)
     labels.describe(view, root, values=values, highlight=highlight, term=term)
+    segments.mark(view)
     return view
 
 
