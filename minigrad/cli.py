@@ -62,6 +62,17 @@ def _progress(total: int, enabled: bool) -> Any:
 PICTURES = (".svg", ".png", ".pdf")  # the suffixes every command's pictures and plots accept
 
 
+def _segment_length(text: str) -> int | str:
+    """--checkpoint: "sqrt" or a positive integer."""
+    if text == "sqrt":
+        return text
+    try:
+        return _positive(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"expected sqrt or a positive number of steps, got {text!r}") from None
+
+
 class _Interrupted(Exception):
     """Ctrl-C arrived; raised between two training steps, so the model is whole."""
 
@@ -91,7 +102,8 @@ def train_char_command(args: argparse.Namespace) -> int:
     model = char_rnn.CharModel(vocab, args.model, args.hidden, args.seed)
     print(_banner(args, len(text), len(vocab), per_stream, char_rnn.SGD_MOMENTUM))
     started = time.perf_counter()
-    losses, interrupted = _train(model, text, args)
+    step_memory: list[int] = []
+    losses, interrupted = _train(model, text, args, step_memory)
     seconds = time.perf_counter() - started
     written = []
     if args.save is not None:
@@ -107,8 +119,24 @@ def train_char_command(args: argparse.Namespace) -> int:
         print("; ".join([f"interrupted at step {len(losses)}", *written]), file=sys.stderr)
         return 130
     print("\n".join(written + [f"{len(losses)} steps in {seconds:.1f} s "
-                                f"({len(losses) / seconds:.1f} steps/s)", _loss_summary(losses)]))
+                                f"({len(losses) / seconds:.1f} steps/s)",
+                                _memory_summary(step_memory, args.checkpoint),
+                                _loss_summary(losses)]))
     return 0
+
+
+def _memory_summary(step_memory: list[int], checkpoint: Any) -> str:
+    """The first step's traced peak and the process's peak resident memory."""
+    how = "no checkpointing" if checkpoint is None else f"--checkpoint {checkpoint}"
+    parts = [f"peak memory: {step_memory[0] / 1e6:.2f} MB in one training step "
+             f"(tracemalloc, step 1, {how})"] if step_memory else ["peak memory:"]
+    try:
+        import resource  # Unix only
+    except ImportError:
+        return parts[0]
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    rss *= 1 if sys.platform == "darwin" else 1024  # bytes on macOS, KiB on Linux
+    return f"{parts[0]}; {rss / 1e6:.0f} MB peak resident for the whole process"
 
 
 def _banner(args: argparse.Namespace, characters: int, vocab: int, per_stream: int,
@@ -140,7 +168,8 @@ def _loss_summary(losses: list[float]) -> str:
     return f"loss {np.mean(losses[:window]):.4g} -> {np.mean(losses[-window:]):.4g} ({note})"
 
 
-def _train(model: Any, text: str, args: argparse.Namespace) -> tuple[list[float], bool]:
+def _train(model: Any, text: str, args: argparse.Namespace,
+           step_memory: list[int]) -> tuple[list[float], bool]:
     """Run ``char_rnn.train`` with a progress bar and samples; the losses, and whether Ctrl-C
     stopped it (after a whole step: the first Ctrl-C is noted, a second one stops at once)."""
     from models import char_rnn
@@ -175,7 +204,7 @@ def _train(model: Any, text: str, args: argparse.Namespace) -> tuple[list[float]
     try:  # numpy's overflow warnings are noise: a diverging loss is reported by on_step
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             char_rnn.train(model, text, args.steps, args.seq_len, args.batch, args.lr,
-                           args.clip, args.optimizer, on_step)
+                           args.clip, args.optimizer, on_step, args.checkpoint, step_memory)
     except _Interrupted:
         return losses, True
     finally:
@@ -255,6 +284,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="print a sample every N steps (0: never)")
     train.add_argument("--temperature", type=_positive_number, default=0.8,
                        help="sampling temperature (lower: more predictable)")
+    train.add_argument("--checkpoint", type=_segment_length, default=None,
+                       help="recompute each chunk's graph in backward, in segments of k steps "
+                       "(an integer, or sqrt for ceil(sqrt(--seq-len))): same training, less "
+                       "memory (default: store the whole chunk's graph)")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.set_defaults(run=train_char_command)
 

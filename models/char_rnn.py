@@ -13,6 +13,7 @@ learns to write minigrad.
 from __future__ import annotations
 
 import math
+import tracemalloc
 import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -24,6 +25,7 @@ import minigrad as mg
 from minigrad import functional as F
 from minigrad.files import atomic_open
 
+from . import segments
 from .gru import GATES as GRU_GATES
 from .gru import GRU
 from .lstm import GATES as LSTM_GATES
@@ -127,14 +129,40 @@ class CharModel:
             logits.append(y)
         return logits, state
 
-    def chunk_loss(self, inputs: np.ndarray, targets: np.ndarray, state: Any, start: int = 1):
-        """Mean loss per character of one chunk, and the state after it."""
+    def chunk_loss(self, inputs: np.ndarray, targets: np.ndarray, state: Any, start: int = 1,
+                   checkpoint: int | str | None = None):
+        """Mean loss per character of one chunk, and the state after it.
+
+        With ``checkpoint`` (k, or "sqrt") the chunk runs in segments of k steps whose graphs
+        backward recomputes (``models.segments``): the same loss and gradients, less memory.
+        """
+        if checkpoint is not None:
+            return self._checkpointed_loss(inputs, targets, state, start, checkpoint)
         logits, state = self.unroll(inputs, state, start)
         total = None
         for t, z_t in enumerate(logits):
             L_t = F.cross_entropy(z_t, targets[:, t], reduction="sum")
             total = L_t if total is None else total + L_t
         return total * (1.0 / inputs.size), state
+
+    def _checkpointed_loss(self, inputs: np.ndarray, targets: np.ndarray, state: Any,
+                           start: int, checkpoint: int | str):
+        def body(state: Any, a: int, b: int) -> tuple[Any, tuple]:
+            total = None
+            for t in range(a, b):
+                with mg.scope(f"t={start + t}"):
+                    z_t, state = self.core.step(self.one_hot[inputs[:, t]], state, start + t)
+                L_t = F.cross_entropy(z_t, targets[:, t], reduction="sum")
+                total = L_t if total is None else total + L_t
+            return state, (total,)
+
+        steps = inputs.shape[1]
+        k = segments.segment_length(checkpoint, steps)
+        total = None
+        results = segments.run_segments(self.core, state, steps, k, start, body)
+        for _, (segment_loss,) in results:
+            total = segment_loss if total is None else total + segment_loss
+        return total * (1.0 / inputs.size), results[-1][0]
 
     def sample(self, length: int, temperature: float = 1.0, seed: int = 0,
                prime: str | None = None) -> str:
@@ -318,8 +346,15 @@ def train(
     clip: float = 5.0,
     optimizer: str = "adam",
     on_step: Callable[[int, float], None] | None = None,
+    checkpoint: int | str | None = None,
+    step_memory: list[int] | None = None,
 ) -> list[float]:
-    """Train with truncated BPTT; returns the mean loss per character of every step."""
+    """Train with truncated BPTT; returns the mean loss per character of every step.
+
+    ``checkpoint`` (k or "sqrt") checkpoints each chunk in segments of k steps (same losses).
+    With a list ``step_memory``, the first step runs under tracemalloc and the list gets its
+    peak in bytes (forward, backward and update).
+    """
     if steps < 1 or seq_len < 1 or batch < 1:
         raise ValueError(f"steps, seq_len and batch must be positive: {steps}, {seq_len}, {batch}")
     if not clip > 0:  # a negative clip would flip the gradient's sign and train uphill
@@ -335,11 +370,17 @@ def train(
         inputs, targets, restart = next(chunks)
         if restart:
             state = model.initial_state(batch)
+        tracing = step == 1 and step_memory is not None and not tracemalloc.is_tracing()
+        if tracing:
+            tracemalloc.start()
         opt.zero_grad()
-        loss, state = model.chunk_loss(inputs, targets, state)
+        loss, state = model.chunk_loss(inputs, targets, state, checkpoint=checkpoint)
         loss.backward()
         mg.optim.clip_grad_norm(params, clip)
         opt.step()
+        if tracing:
+            step_memory.append(tracemalloc.get_traced_memory()[1])
+            tracemalloc.stop()
         state = detach_state(state)
         losses.append(loss.item())
         if on_step is not None:
