@@ -96,12 +96,15 @@ docs: $(STAMP) $(VENV)/.installed-docs graphviz chromium
 	$(JUPYTER_ENV) MPLBACKEND=Agg $(VENV)/bin/jupyter nbconvert --to html --execute \
 		notebooks/bptt.ipynb --output-dir docs --output bptt
 	$(PY) benchmarks/bptt_vs_rtrl.py --plot docs/bptt-vs-rtrl.svg
+	$(PY) docs/checkpoint_picture.py docs/rnn-checkpoint.svg
+	$(PY) benchmarks/memory.py --steps 5000 --plot docs/bptt-memory.svg
 
 bench: $(STAMP)
 	$(PY) benchmarks/rnn.py
 	$(PY) benchmarks/ops.py
-	$(PY) benchmarks/memory.py
+	$(PY) benchmarks/memory.py --quick
 	$(PY) benchmarks/bptt_vs_rtrl.py --quick
+	$(PY) benchmarks/plain_loop.py --quick
 
 clean:
 	rm -rf $(VENV) out build *.egg-info .pytest_cache .hypothesis

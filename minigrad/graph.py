@@ -28,14 +28,17 @@ def topological_order(root: Tensor, requires_grad_only: bool = False) -> list[Te
     tensors it is computed from. With ``requires_grad_only`` the walk skips parents that no
     gradient flows into.
     """
-    seen = {root: None}  # an insertion-ordered set; tensors hash by identity
-    stack = [root]
+    # NOTE: the set holds creation numbers, not tensors: consecutive ints land in neighbouring
+    # slots of the set's table, so a long graph's walk stays in the CPU's caches.
+    seen, nodes, stack = {root._seq}, [root], [root]
     while stack:
         for parent in stack.pop().parents:
-            if parent not in seen and (parent.requires_grad or not requires_grad_only):
-                seen[parent] = None
+            if parent._seq not in seen and (parent.requires_grad or not requires_grad_only):
+                seen.add(parent._seq)
+                nodes.append(parent)
                 stack.append(parent)
-    return sorted(seen, key=attrgetter("_seq"))
+    nodes.sort(key=attrgetter("_seq"))
+    return nodes
 
 
 def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
@@ -89,10 +92,10 @@ def changed_since(tensor: Tensor, seq: int) -> bool:
 # (VJPs are plain functions, saved values plain arrays): reference counting frees it and the
 # walks find nothing. So every recorded node holds a GraphPause (one token, shared by the graphs
 # recorded while it lives); while it lives the engine disables the automatic collector and runs
-# it itself every 1024 recorded nodes: the young generations as the user's thresholds say (young
-# cycles made meanwhile are freed), and a full collection each time the nodes recorded since the
-# last one outnumber those before it (at least 2**17): the walks then cost at most twice the
-# graph, linear in T, and old cycles (even one holding a graph) are still freed. When the last
+# it itself every 1024 recorded nodes: the youngest generation (cycles made and dropped meanwhile
+# are freed), and a full collection each time the nodes recorded since the last one outnumber
+# those before it (at least 2**17): the walks then cost at most twice the graph, linear in T, and
+# older cycles (even one holding a graph) are still freed. When the last
 # node holding the pause dies, or backward() releases the graph, the collector is enabled again
 # if the engine disabled it. Thresholds, callbacks and frozen objects stay the user's.
 class GraphPause:
@@ -129,7 +132,7 @@ def graph_pause() -> GraphPause:
 
 
 def collect_while_paused() -> None:
-    """Every 1024 recorded nodes: what the paused collector would run, young or (rarely) full."""
+    """Every 1024 recorded nodes: the youngest generation, or (at doubling counts) all."""
     if not GraphPause.ours or not gc.get_threshold()[0]:
         return
     GraphPause.recorded += 1024
@@ -137,7 +140,7 @@ def collect_while_paused() -> None:
         GraphPause.at_last_full = GraphPause.recorded
         gc.collect()
     else:
-        gc.collect(1 if gc.get_count()[1] >= gc.get_threshold()[1] else 0)
+        gc.collect(0)
 
 
 @contextlib.contextmanager
