@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .modes import PER_THREAD, no_grad
+from .modes import PER_THREAD, _switched, current, no_grad
 from .ops import record_op
 from .tensor import Tensor
 
@@ -24,7 +24,7 @@ OUTPUT_OP = "checkpoint output"  # one output of a checkpoint, a view of the nod
 
 
 def checkpoint(fn: Callable[..., Any], *inputs: Any) -> Any:
-    """``fn(*inputs)``, its graph not stored but recomputed in backward (first-order gradients).
+    """``fn(*inputs)``, its graph not stored but recomputed in backward (first-order backward).
 
     ``fn`` returns a Tensor or a tuple of float Tensors of one dtype; the same structure comes
     back, each output a view of the checkpoint node. What must hold for ``fn``: it is
@@ -49,7 +49,7 @@ def checkpoint(fn: Callable[..., Any], *inputs: Any) -> Any:
     value = outputs[0].data if single else np.concatenate([o.data.ravel() for o in outputs])
     parents = tuple(x for x in inputs if isinstance(x, Tensor))
     saved = {"fn": fn, "inputs": inputs, "out": value, "layout": layout, "single": single,
-             "scope": PER_THREAD.modes.scope}
+             "scope": current().scope}
     node = record_op(OP_NAME, value, parents, checkpoint_vjp, saved)
     if single:
         node.name = outputs[0].name
@@ -86,14 +86,33 @@ def _as_outputs(result: Any) -> tuple[list[Tensor], bool]:
 def checkpoint_vjp(g: np.ndarray, fn: Callable[..., Any], inputs: tuple, out: np.ndarray,
                    layout: list, single: bool, scope: str) -> tuple:
     """Recompute ``fn`` with recording on fresh leaves, then backward ``sum_i <out_i, g_i>``."""
+    if isinstance(g, Tensor):
+        raise NotImplementedError(
+            f"checkpoint{f' in scope {scope!r}' if scope else ''}: gradients of gradients "
+            f"(create_graph=True, mg.grad, hvp) cannot go through a checkpoint; use the plain "
+            f"graph (no checkpoint) for higher-order derivatives"
+        )
     leaves = [_fresh_leaf(x) if isinstance(x, Tensor) else x for x in inputs]
-    modes = PER_THREAD.modes
-    outer = modes.grad_enabled, modes.scope
-    modes.grad_enabled, modes.scope = True, scope  # the recomputed nodes carry the first scopes
-    try:
-        outputs, _ = _as_outputs(fn(*leaves))
-    finally:
-        modes.grad_enabled, modes.scope = outer
+    with _switched("grad_enabled", True):  # a counted mode block: ops read this thread's modes
+        modes = PER_THREAD.modes
+        outer_scope, modes.scope = modes.scope, scope  # the recomputed nodes keep their scopes
+        try:
+            outputs, _ = _as_outputs(fn(*leaves))
+        finally:
+            modes.scope = outer_scope
+        _check_recomputed(outputs, out, single, scope)
+        root = None  # sum_i <out_i, g_i>: its gradient with respect to the leaves is dL/dinputs
+        for o, (start, stop, shape, _) in zip(outputs, layout):
+            if o.requires_grad:
+                term = (o * Tensor(g.reshape(-1)[start:stop].reshape(shape))).sum()
+                root = term if root is None else root + term
+        if root is not None:
+            root.backward()
+    return tuple(leaf.grad if leaf.requires_grad else None
+                 for leaf in leaves if isinstance(leaf, Tensor))
+
+
+def _check_recomputed(outputs: list[Tensor], out: np.ndarray, single: bool, scope: str) -> None:
     recomputed = outputs[0].data if single else np.concatenate([o.data.ravel() for o in outputs])
     if recomputed.shape != out.shape or not np.array_equal(recomputed, out, equal_nan=True):
         where = f" in scope '{scope}'" if scope else ""
@@ -102,15 +121,6 @@ def checkpoint_vjp(g: np.ndarray, fn: Callable[..., Any], inputs: tuple, out: np
             f"forward pass. fn must be deterministic (no fresh random numbers) and its inputs "
             f"unchanged in place since the forward pass."
         )
-    root = None
-    for o, (start, stop, shape, _) in zip(outputs, layout):
-        if o.requires_grad:
-            term = (o * Tensor(g.reshape(-1)[start:stop].reshape(shape))).sum()
-            root = term if root is None else root + term
-    if root is not None:
-        root.backward()
-    return tuple(leaf.grad if isinstance(leaf, Tensor) and leaf.requires_grad else None
-                 for leaf in leaves if isinstance(leaf, Tensor))
 
 
 def _fresh_leaf(x: Tensor) -> Tensor:

@@ -197,3 +197,19 @@ def test_parameters_are_restored_when_a_step_fails():
     assert rnn.W is W
     with pytest.raises(ValueError, match="5 steps but 4 targets"):
         rnn.total_loss(xs, targets[:4], checkpoint=2)
+
+
+def test_higher_order_derivatives_through_a_checkpoint_are_refused_clearly():
+    x = mg.Tensor(np.array([0.3, -0.2]), requires_grad=True)
+    with mg.scope("seg"):
+        y = mg.checkpoint(lambda x: (x * x * x).sum(), x)
+    with pytest.raises(NotImplementedError, match="checkpoint in scope 'seg'.*create_graph"):
+        y.backward(create_graph=True)
+
+
+def test_recomputation_records_even_inside_no_grad_of_the_caller():
+    x = mg.Tensor(np.array([0.3, -0.2]), requires_grad=True)
+    y = mg.checkpoint(lambda x: (x * x).sum(), x)
+    with mg.no_grad():  # a backward called where recording is off still recomputes a graph
+        y.backward()
+    np.testing.assert_allclose(x.grad, 2 * x.data, rtol=1e-15)
