@@ -4,7 +4,9 @@ No ``models.RNN``, no context manager: the loop a learner writes, with Python's 
 as the user runs it (on, default thresholds). The graph engine must cost the same per node at both
 lengths: the target is time(T=10,000) / time(T=1,000) <= 11 for the forward pass (graph building)
 and for backward. The table also counts the collector's runs per generation during each pass
-(a full collection, generation 2, walks every node of the graph).
+(a full collection, generation 2, walks every node of the graph). Each run is a fresh process
+(after a short warm-up run), so every length starts from the same state: in one process a short
+run would reuse the pages a long one freed, and a long one would pay for faulting in new ones.
 
     python benchmarks/plain_loop.py            # T in 1000, 2000, 5000, 10000; 5 repeats
     python benchmarks/plain_loop.py --quick    # T in 1000, 10000; 3 repeats
@@ -25,7 +27,9 @@ _harness.pin_threads(THREADS)  # before numpy loads its BLAS
 
 import argparse  # noqa: E402
 import gc  # noqa: E402
+import json  # noqa: E402
 import statistics  # noqa: E402
+import subprocess  # noqa: E402
 import time  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -75,23 +79,38 @@ def one_run(steps: int, counter: CollectionCounter) -> tuple[float, float, list,
     return built - start, done - built, forward_counts, counter.counts
 
 
+def child(steps: int) -> None:
+    """In this fresh process: a warm-up, then one timed run; printed as JSON."""
+    counter = CollectionCounter()
+    gc.callbacks.append(counter)
+    one_run(100, counter)  # imports, caches, first allocations
+    print(json.dumps(one_run(steps, counter)))
+
+
+def measure(steps: int) -> tuple:
+    command = [sys.executable, os.path.abspath(__file__), "--child", str(steps),
+               "--threads", str(THREADS)]
+    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    return tuple(json.loads(done.stdout.splitlines()[-1]))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="T in 1000 and 10000, 3 repeats")
     parser.add_argument("--repeats", type=int, help="runs per T; the median is shown")
     parser.add_argument("--threads", type=int, default=1, help="BLAS threads (default 1)")
+    parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child:
+        child(args.child)
+        return
     lengths = [1000, 10000] if args.quick else [1000, 2000, 5000, 10000]
     repeats = args.repeats or (3 if args.quick else 5)
     print(_harness.header("minigrad: a plain-loop RNN, time per step against T", THREADS))
-    counter = CollectionCounter()
-    gc.callbacks.append(counter)
     times: dict[int, list] = {T: [] for T in lengths}
-    one_run(lengths[0], counter)  # warm-up
     for r in range(repeats):  # the lengths take turns, so a slow patch of the machine hits all
         for T in lengths if r % 2 == 0 else reversed(lengths):
-            times[T].append(one_run(T, counter))
-    gc.callbacks.remove(counter)
+            times[T].append(measure(T))
     rows, medians = [], {}
     for T in lengths:
         forward = statistics.median(run[0] for run in times[T])
@@ -101,8 +120,8 @@ def main() -> None:
         rows.append([f"{T:,}", _harness.seconds(forward), f"{forward / T * 1e6:.1f}",
                      _harness.seconds(backward), f"{backward / T * 1e6:.1f}",
                      "/".join(map(str, fc)), "/".join(map(str, bc))])
-    print(f"\n(B, D, H) = {(B, D, H)}, float64, median of {repeats} runs; gc on, thresholds "
-          f"{gc.get_threshold()}")
+    print(f"\n(B, D, H) = {(B, D, H)}, float64, median of {repeats} runs, each in a fresh "
+          f"process; gc on, thresholds {gc.get_threshold()}")
     print(_harness.format_table(
         ["T", "forward", "forward us/step", "backward", "backward us/step",
          "gc runs gen0/1/2 (forward)", "gc runs gen0/1/2 (backward)"], rows))

@@ -9,7 +9,6 @@ import contextlib
 import gc
 import weakref
 from collections.abc import Callable, Iterator
-from operator import attrgetter
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -28,17 +27,17 @@ def topological_order(root: Tensor, requires_grad_only: bool = False) -> list[Te
     tensors it is computed from. With ``requires_grad_only`` the walk skips parents that no
     gradient flows into.
     """
-    # NOTE: the set holds creation numbers, not tensors: consecutive ints land in neighbouring
-    # slots of the set's table, so a long graph's walk stays in the CPU's caches.
-    seen, nodes, stack = {root._seq}, [root], [root]
+    # NOTE: keyed by creation number, not by tensor: consecutive ints land in neighbouring slots
+    # of the table (a long graph's walk stays in the CPU's caches), and sorting plain ints needs
+    # no key function that would visit every node once more.
+    seen, stack = {root._seq: root}, [root]
     while stack:
         for parent in stack.pop().parents:
-            if parent._seq not in seen and (parent.requires_grad or not requires_grad_only):
-                seen.add(parent._seq)
-                nodes.append(parent)
+            seq = parent._seq
+            if seq not in seen and (parent.requires_grad or not requires_grad_only):
+                seen[seq] = parent
                 stack.append(parent)
-    nodes.sort(key=attrgetter("_seq"))
-    return nodes
+    return [seen[seq] for seq in sorted(seen)]
 
 
 def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
