@@ -161,9 +161,12 @@ class Recurrent(mg.nn.Module):
         """
         if checkpoint is None:
             return self.loss(self(xs, h0)[0], targets, loss)
-        steps = sequence_inputs(xs)
-        if len(targets) != len(steps):
-            raise ValueError(f"total_loss: {len(steps)} steps but {len(targets)} targets")
+        # a (T, B, D) array is read one step at a time: T views made up front would be O(T)
+        lazy = isinstance(xs, (np.ndarray, mg.Tensor)) and xs.ndim == 3
+        steps = xs if lazy else sequence_inputs(xs)
+        if len(targets) != len(steps) or not len(steps):
+            raise ValueError(f"total_loss: {len(steps)} steps and {len(targets)} targets; "
+                             f"needs as many targets as steps, at least one")
 
         def body(state: Any, a: int, b: int) -> tuple[Any, tuple]:
             total = None

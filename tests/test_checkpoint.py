@@ -195,8 +195,10 @@ def test_parameters_are_restored_when_a_step_fails():
     with pytest.raises(ValueError):
         rnn.total_loss(xs[:, :, :2], targets, checkpoint=2)  # wrong input size
     assert rnn.W is W
-    with pytest.raises(ValueError, match="5 steps but 4 targets"):
+    with pytest.raises(ValueError, match="5 steps and 4 targets"):
         rnn.total_loss(xs, targets[:4], checkpoint=2)
+    with pytest.raises(ValueError, match="0 steps and 0 targets"):
+        rnn.total_loss(xs[:0], targets[:0], checkpoint=2)
 
 
 def test_higher_order_derivatives_through_a_checkpoint_are_refused_clearly():
