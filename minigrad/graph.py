@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import threading
 import weakref
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
@@ -106,19 +107,32 @@ class GraphPause:
     ours = False  # True when the engine disabled the collector (and so must enable it again)
     recorded = 0  # nodes recorded in the current pause, counted by 1024
     at_last_full = 0  # the value of ``recorded`` at the engine's last full collection
+    lock = threading.RLock()  # reentrant: a pause may die inside another one's bookkeeping
 
     def __init__(self) -> None:
-        GraphPause.live += 1
-        if gc.isenabled():
-            gc.disable()
-            GraphPause.ours = True
+        with GraphPause.lock:
+            GraphPause.live += 1
+            if gc.isenabled():
+                gc.disable()
+                GraphPause.ours = True
 
     def __del__(self) -> None:
-        GraphPause.live -= 1
-        if GraphPause.live == 0 and GraphPause.ours:
-            GraphPause.ours = False
-            GraphPause.recorded = GraphPause.at_last_full = 0
-            gc.enable()
+        with GraphPause.lock:
+            GraphPause.live -= 1
+            if GraphPause.live == 0 and GraphPause.ours:
+                GraphPause.ours = False
+                GraphPause.recorded = GraphPause.at_last_full = 0
+                gc.enable()
+
+    # a copied or pickled graph shares the pause (or takes the live one): never an uncounted one
+    def __copy__(self) -> GraphPause:
+        return self
+
+    def __deepcopy__(self, memo: dict) -> GraphPause:
+        return self
+
+    def __reduce__(self) -> tuple:
+        return graph_pause, ()
 
 
 def graph_pause() -> GraphPause:

@@ -111,3 +111,14 @@ def test_no_grad_records_no_pause():
             y = W @ W
         assert GraphPause.live == 0 and gc.isenabled()
     """)
+
+
+def test_a_copied_or_pickled_graph_shares_the_pause():
+    run_fresh("""
+        import copy, pickle
+        loss, _ = plain_loop(20)
+        twins = [copy.deepcopy(loss), copy.copy(loss), pickle.loads(pickle.dumps(loss))]
+        assert GraphPause.live == 1 and not gc.isenabled()
+        del loss, twins
+        assert GraphPause.live == 0 and gc.isenabled()
+    """)
