@@ -12,6 +12,7 @@ learns to write minigrad.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import tracemalloc
 import zipfile
@@ -336,6 +337,20 @@ def batches(
             yield inputs[:, start:start + seq_len], targets[:, start:start + seq_len], start == 0
 
 
+@contextlib.contextmanager
+def traced_peak(into: list[int] | None) -> Iterator[None]:
+    """Trace the block with tracemalloc and append its peak in bytes to ``into`` (None: not)."""
+    if into is None or tracemalloc.is_tracing():
+        yield
+        return
+    tracemalloc.start()
+    try:
+        yield
+        into.append(tracemalloc.get_traced_memory()[1])
+    finally:
+        tracemalloc.stop()
+
+
 def train(
     model: CharModel,
     text: str,
@@ -370,17 +385,12 @@ def train(
         inputs, targets, restart = next(chunks)
         if restart:
             state = model.initial_state(batch)
-        tracing = step == 1 and step_memory is not None and not tracemalloc.is_tracing()
-        if tracing:
-            tracemalloc.start()
-        opt.zero_grad()
-        loss, state = model.chunk_loss(inputs, targets, state, checkpoint=checkpoint)
-        loss.backward()
-        mg.optim.clip_grad_norm(params, clip)
-        opt.step()
-        if tracing:
-            step_memory.append(tracemalloc.get_traced_memory()[1])
-            tracemalloc.stop()
+        with traced_peak(step_memory if step == 1 else None):
+            opt.zero_grad()
+            loss, state = model.chunk_loss(inputs, targets, state, checkpoint=checkpoint)
+            loss.backward()
+            mg.optim.clip_grad_norm(params, clip)
+            opt.step()
         state = detach_state(state)
         losses.append(loss.item())
         if on_step is not None:
