@@ -122,3 +122,12 @@ def test_a_copied_or_pickled_graph_shares_the_pause():
         del loss, twins
         assert GraphPause.live == 0 and gc.isenabled()
     """)
+
+
+def test_mg_grad_releasing_the_graph_ends_the_pause():
+    run_fresh("""
+        loss, _ = plain_loop(20)
+        W = [p for p in mg.topological_order(loss) if p.requires_grad and p.is_leaf][0]
+        (g,) = mg.grad(loss, [W])
+        assert gc.isenabled() and GraphPause.live == 0
+    """)
