@@ -88,9 +88,9 @@ def checkpoint_vjp(g: np.ndarray, fn: Callable[..., Any], inputs: tuple, out: np
     """Recompute ``fn`` with recording on fresh leaves, then backward ``sum_i <out_i, g_i>``."""
     if isinstance(g, Tensor):
         raise NotImplementedError(
-            f"checkpoint{f' in scope {scope!r}' if scope else ''}: gradients of gradients "
-            f"(create_graph=True, mg.grad, hvp) cannot go through a checkpoint; use the plain "
-            f"graph (no checkpoint) for higher-order derivatives"
+            f"checkpoint{f' in scope {scope!r}' if scope else ''}: backward(create_graph=True), "
+            f"mg.grad and mg.hvp differentiate on Tensors, which cannot go through a checkpoint; "
+            f"use loss.backward(), or the plain graph (no checkpoint) for those"
         )
     leaves = [_fresh_leaf(x) if isinstance(x, Tensor) else x for x in inputs]
     with _switched("grad_enabled", True):  # a counted mode block: ops read this thread's modes

@@ -207,6 +207,8 @@ def test_higher_order_derivatives_through_a_checkpoint_are_refused_clearly():
         y = mg.checkpoint(lambda x: (x * x * x).sum(), x)
     with pytest.raises(NotImplementedError, match="checkpoint in scope 'seg'.*create_graph"):
         y.backward(create_graph=True)
+    with pytest.raises(NotImplementedError, match="mg.grad"):
+        mg.grad(y, [x])
 
 
 def test_recomputation_records_even_inside_no_grad_of_the_caller():
