@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from . import higher
-from .graph import check_saved_unchanged, cycle_collector_paused, topological_order, unbroadcast
+from .graph import check_saved_unchanged, topological_order, unbroadcast
 from .modes import PER_THREAD, check_finite, describe
 from .ops import NOTHING
 from .tensor import Tensor
@@ -72,8 +72,8 @@ def backward(root: Tensor, grad: Any = None, retain_graph: bool = False,
     if create_graph:  # gradients as Tensors with graphs: a separate, simple loop
         return higher.backward_create_graph(root, grad, record)
     order = topological_order(root, requires_grad_only=True)
-    with cycle_collector_paused():
-        finished = _run_backward(order, root, _initial_grad(root, grad), record)
+    # (the cyclic collector already waits: the graph's nodes hold its GraphPause)
+    finished = _run_backward(order, root, _initial_grad(root, grad), record)
     for node, g, owned in finished:  # stored only once the whole pass succeeded
         _store_grad(node, g, owned)
     if not retain_graph:

@@ -16,8 +16,7 @@ from typing import Any
 import numpy as np
 
 from . import dispatch, math_ops, ops, shape_ops  # complete before this module: see ops.py's end
-from .modes import PER_THREAD
-from .modes import current as current_modes
+from .modes import DEFAULTS, PER_THREAD, Modes
 from .ops import NOTHING, creation_order
 
 
@@ -82,7 +81,8 @@ class Tensor:
         self.requires_grad = bool(requires_grad)
         self.name, self.grad = name, None
         self.op, self.parents, self.vjp, self.saved, self._pause = None, (), None, NOTHING, None
-        self.scope = current_modes().scope
+        modes = PER_THREAD.modes if Modes.blocks_open else DEFAULTS  # modes.current(), inlined
+        self.scope = modes.scope
         self._seq = next(creation_order)
 
     # ---- plain array facts --------------------------------------------------------------
