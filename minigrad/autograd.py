@@ -78,7 +78,9 @@ def backward(root: Tensor, grad: Any = None, retain_graph: bool = False,
         _store_grad(node, g, owned)
     if not retain_graph:
         for node in order:  # a released node keeps its op but loses its links and saved values
-            node.parents, node.vjp, node.saved, node._pause = (), None, NOTHING, None
+            node.parents, node.vjp, node.saved = (), None, NOTHING
+            if not node._seq & 1023:  # the GraphPause holders (see graph.py)
+                node._pause = None
 
 
 def _run_backward(order: list[Tensor], root: Tensor, grad: np.ndarray,

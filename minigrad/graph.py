@@ -90,16 +90,19 @@ def changed_since(tensor: Tensor, seq: int) -> bool:
 # graph crosses that line again and again, so a plain loop of T steps walked the graph many times
 # and cost grew faster than T (22x from T = 1,000 to 10,000). The graph holds no reference cycles
 # (VJPs are plain functions, saved values plain arrays): reference counting frees it and the
-# walks find nothing. So every recorded node holds a GraphPause (one token, shared by the graphs
-# recorded while it lives); while it lives the engine disables the automatic collector and runs
-# it itself every 1024 recorded nodes: the youngest generation (cycles made and dropped meanwhile
-# are freed), and a full collection each time the nodes recorded since the last one outnumber
-# those before it (at least 2**17): the walks then cost at most twice the graph, linear in T, and
-# older cycles (even one holding a graph) are still freed. When the last
-# node holding the pause dies, or backward() releases the graph, the collector is enabled again
-# if the engine disabled it. Thresholds, callbacks and frozen objects stay the user's.
+# walks find nothing. So every 1024th recorded node holds a GraphPause (one token, shared by the
+# graphs recorded while it lives; a graph keeps its older nodes alive, so the token lives as long
+# as a long graph does, and short graphs never pay for it). While it lives the engine disables
+# the automatic collector and runs it itself every 1024 recorded nodes: the youngest generation
+# (cycles made and dropped meanwhile are freed), and a full collection each time the nodes
+# recorded since the last one outnumber those before it (at least 2**17): the walks then cost at
+# most twice the graph, linear in T, and older cycles (even one holding a graph) are still freed.
+# When the last node holding the pause dies, or backward() releases the graph, the collector is
+# enabled again if the engine disabled it. Thresholds, callbacks and frozen objects stay the
+# user's.
 class GraphPause:
-    """A token held by every node of a recorded graph: while one lives, full collections wait."""
+    """A token held by every 1024th node of a recorded graph: while one lives, full collections
+    wait."""
 
     __slots__ = ("__weakref__",)
     newest: Callable[[], GraphPause | None] = staticmethod(lambda: None)  # a weak reference

@@ -128,7 +128,9 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
     if not (create_graph if retain_graph is None else retain_graph):
         for out in outs:
             for node in topological_order(out, requires_grad_only=True):
-                node.parents, node.vjp, node.saved, node._pause = (), None, NOTHING, None
+                node.parents, node.vjp, node.saved = (), None, NOTHING
+                if not node._seq & 1023:  # the GraphPause holders (see graph.py)
+                    node._pause = None
     result = []
     for i, x in enumerate(xs):
         if x not in found and not allow_unused:

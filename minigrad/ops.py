@@ -54,16 +54,15 @@ def record_op(op: str, value: Any, parents: tuple[Tensor, ...], vjp: Callable[..
             if parent.requires_grad:
                 out.requires_grad, out.op, out.parents, out.vjp = True, op, parents, vjp
                 out.saved = saved
-                out._pause = parent._pause or graph_pause()  # see minigrad.graph.GraphPause
-                if not out._seq & 1023:
+                if not out._seq & 1023:  # every 1024th node holds the GraphPause: see graph.py
+                    out._pause = graph_pause()
                     collect_while_paused()
                 break
         else:
             out.requires_grad, out.op, out.parents, out.vjp = False, None, (), None
-            out.saved, out._pause = NOTHING, None
+            out.saved = NOTHING
     else:
         out.requires_grad, out.op, out.parents, out.vjp, out.saved = False, None, (), None, NOTHING
-        out._pause = None
     if modes.anomaly:
         out.op, out._created_at = op, user_line()
         check_finite(out.data, out, "forward value")

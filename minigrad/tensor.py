@@ -49,7 +49,6 @@ class Tensor:
     # the class defaults below, so a node costs no memory for what it does not use.
     __slots__ = (
         "data", "grad", "requires_grad", "name", "op", "parents", "vjp", "saved", "scope", "_seq",
-        "_pause",
         "__dict__", "__weakref__",
     )
     grad_norm: float | None = None  # what backward(record=True) stores, for viz
@@ -64,6 +63,7 @@ class Tensor:
     _hooks: list | None = None
     _detached_from: weakref.ref | None = None
     _created_at: str | None = None
+    _pause = None  # every 1024th node holds the graph's GraphPause (see minigrad.graph)
     # numpy functions on Tensors run minigrad's ops (np.exp(t) is t.exp()): see minigrad.dispatch
     __array_ufunc__, __array_function__ = dispatch.array_ufunc, dispatch.array_function
 
@@ -80,7 +80,7 @@ class Tensor:
             self.data = self.data.copy()  # a parameter owns its values: updates stay inside
         self.requires_grad = bool(requires_grad)
         self.name, self.grad = name, None
-        self.op, self.parents, self.vjp, self.saved, self._pause = None, (), None, NOTHING, None
+        self.op, self.parents, self.vjp, self.saved = None, (), None, NOTHING
         modes = PER_THREAD.modes if Modes.blocks_open else DEFAULTS  # modes.current(), inlined
         self.scope = modes.scope
         self._seq = next(creation_order)

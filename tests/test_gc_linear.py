@@ -31,6 +31,11 @@ def plain_loop(steps, make_cycle_at=None):
         h = (h @ W.T).tanh()
     return h.sum(), refs
 
+def before_a_pause_holder():
+    # use up creation numbers so that a short plain_loop records a node numbered k * 1024
+    while (mg.Tensor(0.0)._seq + 1) % 1024 != 1014:
+        pass
+
 gc.set_threshold(500, 7, 3)  # the user's own settings
 """
 
@@ -45,7 +50,7 @@ def run_fresh(body: str) -> None:
 def test_settings_are_the_users_again_once_the_graph_is_gone(release):
     run_fresh(f"""
         gc.enable()
-        loss, _ = plain_loop(50)
+        loss, _ = plain_loop(400)
         assert not gc.isenabled()  # paused while the graph lives
         if "{release}" == "backward":
             loss.backward()  # releases the links: the pause ends with them
@@ -59,10 +64,17 @@ def test_settings_are_the_users_again_once_the_graph_is_gone(release):
     """)
 
 
+def test_a_short_graph_leaves_the_collector_alone():
+    run_fresh("""
+        loss, _ = plain_loop(5)  # 15 nodes: fewer than the 1024 between two pause holders
+        assert gc.isenabled() and GraphPause.live == 0
+    """)
+
+
 def test_a_collector_the_user_disabled_stays_disabled():
     run_fresh("""
         gc.disable()
-        loss, _ = plain_loop(50)
+        loss, _ = plain_loop(400)
         loss.backward()
         del loss
         assert not gc.isenabled() and gc.get_threshold() == (500, 7, 3)
@@ -79,7 +91,7 @@ def test_a_cycle_made_while_the_graph_grows_is_freed_before_the_graph_dies():
 
 def test_an_old_cycle_holding_a_graph_is_freed_while_paused():
     run_fresh("""
-        kept, _ = plain_loop(5)
+        kept, _ = plain_loop(400)
         holder = Cyclic()
         holder.graph = kept  # a cycle that keeps a graph, so a pause, alive
         ref = weakref.ref(holder)
@@ -116,6 +128,7 @@ def test_no_grad_records_no_pause():
 def test_a_copied_or_pickled_graph_shares_the_pause():
     run_fresh("""
         import copy, pickle
+        before_a_pause_holder()
         loss, _ = plain_loop(20)
         twins = [copy.deepcopy(loss), copy.copy(loss), pickle.loads(pickle.dumps(loss))]
         assert GraphPause.live == 1 and not gc.isenabled()
@@ -126,7 +139,9 @@ def test_a_copied_or_pickled_graph_shares_the_pause():
 
 def test_mg_grad_releasing_the_graph_ends_the_pause():
     run_fresh("""
+        before_a_pause_holder()
         loss, _ = plain_loop(20)
+        assert not gc.isenabled()
         W = [p for p in mg.topological_order(loss) if p.requires_grad and p.is_leaf][0]
         (g,) = mg.grad(loss, [W])
         assert gc.isenabled() and GraphPause.live == 0
