@@ -152,6 +152,8 @@ def collect_while_paused() -> None:
     if not GraphPause.ours or not gc.get_threshold()[0]:
         return
     GraphPause.recorded += 1024
+    if GraphPause.recorded == 1024:  # a new pause: the automatic collector ran until just now
+        return
     if GraphPause.recorded >= max(2 * GraphPause.at_last_full, 2**17):
         GraphPause.at_last_full = GraphPause.recorded
         gc.collect()
