@@ -14,9 +14,8 @@ from typing import Any
 import numpy as np
 
 from . import higher
-from .graph import check_saved_unchanged, topological_order, unbroadcast
+from .graph import HOOKED, check_unchanged, release, topological_order, unbroadcast
 from .modes import PER_THREAD, check_finite, describe
-from .ops import NOTHING
 from .tensor import Tensor
 
 
@@ -58,8 +57,10 @@ def backward(root: Tensor, grad: Any = None, retain_graph: bool = False,
     ``grad_norm``, ``backward_step`` (1, 2, ... in processing order), ``grad_values`` (for at
     most 4 entries), ``edge_grad_norms`` (the norm sent to each parent) and
     ``edge_running_norms`` (each parent's gradient so far, right after this node added to it).
-    If anything fails midway (a hook, a changed input), the graph and every ``.grad`` are left
-    as they were. ``create_graph``: see ``minigrad.higher.backward_create_graph``.
+    Every ``.grad`` is stored only once the whole pass succeeded. A changed input is refused
+    before anything is released; while any tensor has a hook (or in anomaly mode) the graph is
+    released only at the end, so a hook that raises leaves it whole for a retry. ``create_graph``:
+    see ``minigrad.higher.backward_create_graph``.
     """
     if not root.requires_grad:
         raise RuntimeError(
@@ -73,22 +74,25 @@ def backward(root: Tensor, grad: Any = None, retain_graph: bool = False,
         return higher.backward_create_graph(root, grad, record)
     order = topological_order(root, requires_grad_only=True)
     # (the cyclic collector already waits: the graph's nodes hold its GraphPause)
-    finished = _run_backward(order, root, _initial_grad(root, grad), record)
+    if Tensor.last_change > order[0]._seq:  # an in-place change since the oldest node was made
+        check_unchanged(order, Tensor.last_change)  # refused before anything is released
+    # A pass that could fail midway (a hook, anomaly mode) releases the graph only at its end.
+    keep_until_done = not retain_graph and bool(PER_THREAD.modes.anomaly or HOOKED)
+    finished = _run_backward(order, root, _initial_grad(root, grad), record,
+                             release_each=not (retain_graph or keep_until_done))
     for node, g, owned in finished:  # stored only once the whole pass succeeded
         _store_grad(node, g, owned)
-    if not retain_graph:
-        for node in order:  # a released node keeps its op but loses its links and saved values
-            node.parents, node.vjp, node.saved = (), None, NOTHING
-            if not node._seq & 1023:  # the GraphPause holders (see graph.py)
-                node._pause = None
+    if keep_until_done:
+        for node in order:
+            release(node)
 
 
-def _run_backward(order: list[Tensor], root: Tensor, grad: np.ndarray,
-                  record: bool) -> list[tuple[Tensor, np.ndarray, bool]]:
+def _run_backward(order: list[Tensor], root: Tensor, grad: np.ndarray, record: bool,
+                  release_each: bool) -> list[tuple[Tensor, np.ndarray, bool]]:
     grads: dict[Tensor, np.ndarray] = {root: grad}
     owned: set[Tensor] = set()  # gradients this pass allocated: safe to add into in place
     finished = []  # (tensor, gradient, owned) for leaves and tensors that retain their grad
-    anomaly, last_change, processed = PER_THREAD.modes.anomaly, Tensor.last_change, 0
+    anomaly, processed = PER_THREAD.modes.anomaly, 0
     for node in reversed(order):
         g = grads.pop(node, None)
         if g is None:
@@ -105,10 +109,11 @@ def _run_backward(order: list[Tensor], root: Tensor, grad: np.ndarray,
             continue
         if node._retains_grad:
             finished.append((node, g, False))
-        if node._seq < last_change:  # something changed in place after this node was made
-            check_saved_unchanged(node)
         edges = [] if record else None
-        for parent, g_parent in zip(node.parents, node.vjp(g, **node.saved)):
+        parents, grads_out = node.parents, node.vjp(g, **node.saved)
+        if release_each:  # NOTE: now, not after the pass: the gradients reuse what this frees
+            release(node)
+        for parent, g_parent in zip(parents, grads_out):
             if g_parent is None or not parent.requires_grad:
                 if record:
                     edges.append((None, None))

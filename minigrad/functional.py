@@ -76,16 +76,18 @@ def _class_targets(name: str, what: str, scores: Tensor, targets: Any,
                    reduction: str) -> np.ndarray:
     """Integer classes y (N,) for scores (N, C), checked: shapes, dtype, range, reduction."""
     y = np.asarray(targets.data if isinstance(targets, Tensor) else targets)
-    if scores.ndim != 2 or y.shape != scores.shape[:1]:
+    shape = scores.data.shape  # NOTE: not the .shape property: this runs once per time step
+    if len(shape) != 2 or y.shape != shape[:1]:
         raise ValueError(
-            f"{name}: {what} must be (N, C) and targets (N,); got {scores.shape} and {y.shape}"
+            f"{name}: {what} must be (N, C) and targets (N,); got {shape} and {y.shape}"
         )
     if y.dtype.kind not in "iu":
         raise TypeError(f"{name}: targets must be integer classes, got dtype {y.dtype}")
     if reduction not in REDUCTIONS:
         raise ValueError(f"{name}: reduction must be one of {REDUCTIONS}, got {reduction!r}")
-    classes = scores.shape[1]
-    if y.size and (np.minimum.reduce(y) < 0 or np.maximum.reduce(y) >= classes):
+    classes = shape[1]
+    # NOTE: one max, not a min and a max: a negative class becomes huge as an unsigned number
+    if y.size and np.maximum.reduce(y.astype(np.uint64)) >= classes:
         raise ValueError(f"{name}: targets must lie in 0..{classes - 1}, got {y.min()}..{y.max()}")
     return y
 

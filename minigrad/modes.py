@@ -21,11 +21,11 @@ if TYPE_CHECKING:
 class Modes:
     """The switches of one thread."""
 
-    __slots__ = ("grad_enabled", "scope", "anomaly")
-    blocks_open = 0  # mode blocks (no_grad, scope, detect_anomaly) open now, in all threads
+    __slots__ = ("grad_enabled", "scope", "anomaly", "blocks")
 
     def __init__(self) -> None:
         self.grad_enabled, self.scope, self.anomaly = True, "", False
+        self.blocks = 0  # mode blocks (no_grad, scope, detect_anomaly) this thread has open
 
 
 class _PerThread(threading.local):
@@ -37,7 +37,9 @@ class _PerThread(threading.local):
 
 PER_THREAD = _PerThread()
 DEFAULTS = Modes()  # never changed: the modes of every thread outside all mode blocks
-_counting = threading.Lock()
+# The modes of the threads that have a mode block open now. NOTE: a set, not a shared counter:
+# add and discard are atomic (one thread changes only its own entry), ``+=`` on a number is not.
+OPEN: set[Modes] = set()
 
 
 def current() -> Modes:
@@ -46,26 +48,35 @@ def current() -> Modes:
     NOTE: while no thread has a mode block open, every thread has the defaults, so ops skip the
     per-thread lookup, which costs as much as the rest of an op's bookkeeping. Ops inline this.
     """
-    return PER_THREAD.modes if Modes.blocks_open else DEFAULTS
+    return PER_THREAD.modes if OPEN else DEFAULTS
 
 
-def _count_block(change: int) -> None:
-    with _counting:  # ``+=`` is not atomic across threads
-        Modes.blocks_open += change
+def _open_block() -> Modes:
+    """Count a mode block this thread opens; returns this thread's modes."""
+    modes = PER_THREAD.modes
+    if not modes.blocks:
+        OPEN.add(modes)
+    modes.blocks += 1
+    return modes
+
+
+def _close_block(modes: Modes) -> None:
+    modes.blocks -= 1
+    if not modes.blocks:
+        OPEN.discard(modes)
 
 
 @contextlib.contextmanager
 def _switched(switch: str, value: bool) -> Iterator[None]:
     """Set one of this thread's switches inside the block, counted while it is open."""
-    _count_block(1)
-    modes = PER_THREAD.modes
+    modes = _open_block()
     previous = getattr(modes, switch)
     setattr(modes, switch, value)
     try:
         yield
     finally:
         setattr(modes, switch, previous)
-        _count_block(-1)
+        _close_block(modes)
 
 
 def no_grad() -> contextlib.AbstractContextManager[None]:
@@ -87,17 +98,22 @@ class scope:  # noqa: N801  (used like a function: `with mg.scope("t=3"):`)
         if not isinstance(name, str) or not name:
             raise ValueError(f"scope: the name must be a non-empty string, got {name!r}")
         self.name = name
-        self._outer: list[str] = []
+        self._outer: tuple | None = None  # the scopes it replaced, as (latest, (earlier, ...))
 
     def __enter__(self) -> None:
-        _count_block(1)
-        modes = PER_THREAD.modes
-        self._outer.append(modes.scope)
+        modes = PER_THREAD.modes  # NOTE: _open_block inlined: an unrolled RNN opens one per step
+        if not modes.blocks:
+            OPEN.add(modes)
+        modes.blocks += 1
+        self._outer = (modes.scope, self._outer)
         modes.scope = f"{modes.scope}/{self.name}" if modes.scope else self.name
 
-    def __exit__(self, *exc_info: object) -> None:
-        PER_THREAD.modes.scope = self._outer.pop()
-        _count_block(-1)
+    def __exit__(self, exc_type: object, exc: object, traceback: object) -> None:
+        modes = PER_THREAD.modes
+        modes.scope, self._outer = self._outer
+        modes.blocks -= 1
+        if not modes.blocks:
+            OPEN.discard(modes)
 
 
 def detect_anomaly() -> contextlib.AbstractContextManager[None]:

@@ -17,13 +17,12 @@ from typing import Any
 
 import numpy as np
 
-from .graph import collect_while_paused, graph_pause
-from .modes import DEFAULTS, PER_THREAD, Modes, check_finite, user_line
+from .graph import NOTHING, collect_while_paused, graph_pause
+from .modes import DEFAULTS, OPEN, PER_THREAD, check_finite, user_line
 
 # Every tensor takes the next number when it is made, so parents always number below children:
 # sorting by it is a topological order. In-place changes take a number from the same counter.
 creation_order = itertools.count()
-NOTHING: dict = {}  # the saved values of a node that records nothing (never written to)
 
 
 def record_op(op: str, value: Any, parents: tuple[Tensor, ...], vjp: Callable[..., tuple],
@@ -42,7 +41,7 @@ def record_op(op: str, value: Any, parents: tuple[Tensor, ...], vjp: Callable[..
             return (g / (1 + np.exp(-x)),)
     """
     # NOTE: saved is a dict literal, not **keywords: packing keywords costs more than the op.
-    modes = PER_THREAD.modes if Modes.blocks_open else DEFAULTS  # modes.current(), inlined
+    modes = PER_THREAD.modes if OPEN else DEFAULTS  # modes.current(), inlined
     out = Tensor.__new__(Tensor)
     # numpy returns scalars, not 0-d arrays, from full reductions and ufuncs on 0-d arrays
     out.data = value if type(value) is np.ndarray else np.asarray(value)

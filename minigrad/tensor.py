@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 
 from . import dispatch, math_ops, ops, shape_ops  # complete before this module: see ops.py's end
-from .modes import DEFAULTS, PER_THREAD, Modes
+from .graph import HOOKED
+from .modes import DEFAULTS, OPEN, PER_THREAD
 from .ops import NOTHING, creation_order
 
 
@@ -81,7 +82,7 @@ class Tensor:
         self.requires_grad = bool(requires_grad)
         self.name, self.grad = name, None
         self.op, self.parents, self.vjp, self.saved = None, (), None, NOTHING
-        modes = PER_THREAD.modes if Modes.blocks_open else DEFAULTS  # modes.current(), inlined
+        modes = PER_THREAD.modes if OPEN else DEFAULTS  # modes.current(), inlined
         self.scope = modes.scope
         self._seq = next(creation_order)
 
@@ -237,6 +238,7 @@ class Tensor:
         if self._hooks is None:
             self._hooks = []
         self._hooks.append(fn)
+        HOOKED[id(self)] = self
         return lambda: self._hooks.remove(fn) if fn in self._hooks else None
 
     def zero_grad(self) -> None:

@@ -242,13 +242,12 @@ class RNN(Recurrent):
         ``a_t``, ``h_t``, ``z_t``, ``yhat_t``, the notes' terms that viz's formula view draws.
         """
         x_t = lift(x_t)
-        if x_t.ndim != 2 or x_t.shape[1] != self.input_size:
+        x_shape, h_shape = x_t.data.shape, h_prev.data.shape  # NOTE: .data: runs every step
+        if len(x_shape) != 2 or x_shape[1] != self.input_size:
+            raise ValueError(f"RNN.step: x_t must be (B, {self.input_size}), got {x_shape}")
+        if h_shape != (x_shape[0], self.hidden_size):
             raise ValueError(
-                f"RNN.step: x_t must be (B, {self.input_size}), got {x_t.shape}"
-            )
-        if h_prev.shape != (x_t.shape[0], self.hidden_size):
-            raise ValueError(
-                f"RNN.step: h_prev must be ({x_t.shape[0]}, {self.hidden_size}), got {h_prev.shape}"
+                f"RNN.step: h_prev must be ({x_shape[0]}, {self.hidden_size}), got {h_shape}"
             )
         suffix = "_t" if t is None else f"_{t}"
         name_input(x_t, "x" + suffix)

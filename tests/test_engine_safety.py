@@ -187,6 +187,59 @@ def test_a_hook_that_raises_leaves_the_graph_and_grads_intact_for_a_retry():
     np.testing.assert_allclose(W.grad, expected, rtol=1e-12)
 
 
+# ---- when the graph is released ----------------------------------------------------------------
+def _spy(x: Tensor, seen: list, consumer: list) -> Tensor:
+    """x itself, through a primitive whose VJP notes whether its consumer was released by then."""
+    def spy_vjp(g):
+        seen.append(consumer[0].released)
+        return (g,)
+    return mg.record_op("spy", x.data, (x,), spy_vjp)
+
+
+def test_backward_releases_each_node_as_soon_as_its_vjp_ran():
+    x, seen, consumer = Tensor([1.0, 2.0], requires_grad=True), [], []
+    consumer.append(_spy(x, seen, consumer) * 3.0)
+    consumer[0].sum().backward()
+    assert seen == [True]  # freed before the pass reached the spy: its memory is reused
+    np.testing.assert_array_equal(x.grad, [3.0, 3.0])
+
+
+def test_with_a_hook_alive_or_retain_graph_nothing_is_released_during_the_pass():
+    x, seen, consumer = Tensor([1.0, 2.0], requires_grad=True), [], []
+    consumer.append(_spy(x, seen, consumer) * 3.0)
+    loss = consumer[0].sum()
+    loss.backward(retain_graph=True)
+    hooked = Tensor([0.0], requires_grad=True)
+    hooked.register_hook(lambda g: None)  # any live tensor with a hook
+    loss.backward()
+    assert seen == [False, False] and loss.released and consumer[0].released
+    np.testing.assert_array_equal(x.grad, [6.0, 6.0])
+
+
+def test_a_refused_in_place_change_leaves_the_graph_unreleased():
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    y = ((x * 2.0).tanh() * x).sum()
+    with mg.no_grad():
+        x += 1
+    with pytest.raises(RuntimeError, match="changed in place"):
+        y.backward()
+    assert not y.released and x.grad is None
+
+
+def test_a_vjp_that_fails_midway_stores_no_gradient_and_says_so_on_a_retry():
+    def broken_vjp(g):
+        raise ArithmeticError("this VJP is broken")
+
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    w = Tensor([3.0, 4.0], requires_grad=True)
+    loss = (mg.record_op("broken", x.data * 1.0, (x,), broken_vjp) * w).sum()
+    with pytest.raises(ArithmeticError, match="broken"):
+        loss.backward()
+    assert x.grad is None and w.grad is None  # w's gradient was complete, but not stored
+    with pytest.raises(RuntimeError, match="released"):
+        loss.backward()
+
+
 # ---- edge cases ---------------------------------------------------------------------------------
 def test_power_zero_has_zero_gradient_at_zero():
     x = Tensor([0.0, 2.0], requires_grad=True)
