@@ -1,7 +1,7 @@
-"""Reverse mode: one walk over the graph, then one loop that applies each node's VJP.
+"""Reverse mode: one loop that applies each node's VJP, newest node first.
 
 For ``L = loss`` and a node ``y = op(x1, ..., xn)`` the loop receives ``g = dL/dy`` (complete, since
-every consumer of ``y`` comes later in topological order and was processed first) and sends
+every consumer of ``y`` was made after it, so was processed first) and sends
 ``dL/dxi = vjp(g)[i]`` to each parent. A tensor used in several places gets the sum of what each
 use sends: ``dL/dx = sum over uses u of dL/dy_u dy_u/dx`` -- which, for ``W`` reused at every time
 step of an unrolled RNN, is backprop through time.
@@ -9,12 +9,13 @@ step of an unrolled RNN, is backprop through time.
 
 from __future__ import annotations
 
+from heapq import heappop, heappush
 from typing import Any
 
 import numpy as np
 
 from . import higher
-from .graph import HOOKED, check_unchanged, release, topological_order, unbroadcast
+from .graph import HOOKED, check_saved_unchanged, release, topological_order, unbroadcast
 from .modes import PER_THREAD, check_finite, describe
 from .tensor import Tensor
 
@@ -52,15 +53,14 @@ def backward(root: Tensor, grad: Any = None, retain_graph: bool = False,
              record: bool = False, create_graph: bool = False) -> None:
     """Add ``d root / d leaf`` into ``leaf.grad`` for every leaf that requires grad.
 
-    ``grad`` is ``dL/d root`` (default 1 for a scalar). Without ``retain_graph`` the graph's
-    links and saved arrays are released afterwards. With ``record`` each node stores, for viz:
-    ``grad_norm``, ``backward_step`` (1, 2, ... in processing order), ``grad_values`` (for at
-    most 4 entries), ``edge_grad_norms`` (the norm sent to each parent) and
-    ``edge_running_norms`` (each parent's gradient so far, right after this node added to it).
-    Every ``.grad`` is stored only once the whole pass succeeded. A changed input is refused
-    before anything is released; while any tensor has a hook (or in anomaly mode) the graph is
-    released only at the end, so a hook that raises leaves it whole for a retry. ``create_graph``:
-    see ``minigrad.higher.backward_create_graph``.
+    ``grad`` is ``dL/d root`` (default 1 for a scalar). Without ``retain_graph`` each node loses
+    its links and saved arrays as soon as its VJP ran. With ``record`` each node stores, for viz:
+    ``grad_norm``, ``backward_step`` (1, 2, ... in processing order), ``grad_values`` (at most 4
+    entries), ``edge_grad_norms`` (sent to each parent) and ``edge_running_norms`` (each
+    parent's gradient so far, right after this node added to it).
+    Every ``.grad`` is stored only once the whole pass succeeded. While any tensor has a hook (or
+    in anomaly mode) the graph is released only at the end, so a hook that raises leaves it whole
+    for a retry. ``create_graph``: see ``minigrad.higher.backward_create_graph``.
     """
     if not root.requires_grad:
         raise RuntimeError(
@@ -72,43 +72,46 @@ def backward(root: Tensor, grad: Any = None, retain_graph: bool = False,
         raise RuntimeError("backward: " + RELEASED_HELP)
     if create_graph:  # gradients as Tensors with graphs: a separate, simple loop
         return higher.backward_create_graph(root, grad, record)
-    order = topological_order(root, requires_grad_only=True)
     # (the cyclic collector already waits: the graph's nodes hold its GraphPause)
-    if Tensor.last_change > order[0]._seq:  # an in-place change since the oldest node was made
-        check_unchanged(order, Tensor.last_change)  # refused before anything is released
     # A pass that could fail midway (a hook, anomaly mode) releases the graph only at its end.
-    keep_until_done = not retain_graph and bool(PER_THREAD.modes.anomaly or HOOKED)
-    finished = _run_backward(order, root, _initial_grad(root, grad), record,
-                             release_each=not (retain_graph or keep_until_done))
+    kept = [] if not retain_graph and (PER_THREAD.modes.anomaly or HOOKED) else None
+    finished = _run_backward(root, _initial_grad(root, grad), record,
+                             release_each=not retain_graph and kept is None, kept=kept)
     for node, g, owned in finished:  # stored only once the whole pass succeeded
         _store_grad(node, g, owned)
-    if keep_until_done:
-        for node in order:
-            release(node)
+    for node in kept or ():
+        release(node)
 
 
-def _run_backward(order: list[Tensor], root: Tensor, grad: np.ndarray, record: bool,
-                  release_each: bool) -> list[tuple[Tensor, np.ndarray, bool]]:
-    grads: dict[Tensor, np.ndarray] = {root: grad}
-    owned: set[Tensor] = set()  # gradients this pass allocated: safe to add into in place
+def _run_backward(root: Tensor, grad: np.ndarray, record: bool, release_each: bool,
+                  kept: list[Tensor] | None) -> list[tuple[Tensor, np.ndarray, bool]]:
+    # Each node that got gradient and has not passed it on: [node, dL/dnode so far, owned], by
+    # creation number. ``owned``: this pass allocated that array, so adding into it in place is
+    # safe (the first gradient a node gets may be shared: add sends the same g to both parents).
+    waiting = {root._seq: [root, grad, False]}
+    # NOTE: the newest waiting node goes next, from a heap: a node comes after every node that
+    # used it (each was made later), and no walk over the whole graph has to come first.
+    newest_first = [-root._seq]
     finished = []  # (tensor, gradient, owned) for leaves and tensors that retain their grad
-    anomaly, processed = PER_THREAD.modes.anomaly, 0
-    for node in reversed(order):
-        g = grads.pop(node, None)
-        if g is None:
-            continue
+    anomaly, last_change, processed = PER_THREAD.modes.anomaly, Tensor.last_change, 0
+    while newest_first:
+        node, g, owned = waiting.pop(-heappop(newest_first))
+        if kept is not None:
+            kept.append(node)
         if node._hooks:
-            g = _run_hooks(node, g, owned)
+            g, owned = _run_hooks(node, g), False  # the hook's array may be kept by the hook
         if record:
             processed += 1
             _record_node(node, g, processed)
         if node.vjp is None:
             if node.op is not None:
                 raise RuntimeError(f"backward: reached '{node.op}' node: " + RELEASED_HELP)
-            finished.append((node, g, node in owned))
+            finished.append((node, g, owned))
             continue
         if node._retains_grad:
             finished.append((node, g, False))
+        if node._seq < last_change:  # something changed in place after this node was made
+            check_saved_unchanged(node)
         edges = [] if record else None
         parents, grads_out = node.parents, node.vjp(g, **node.saved)
         if release_each:  # NOTE: now, not after the pass: the gradients reuse what this frees
@@ -122,17 +125,17 @@ def _run_backward(order: list[Tensor], root: Tensor, grad: np.ndarray, record: b
                 g_parent = unbroadcast(g_parent, parent.data.shape)
             if anomaly:
                 check_finite(g_parent, node, "gradient it sends back")
-            previous = grads.get(parent)  # add g_parent into the parent's gradient:
-            if previous is None:
-                grads[parent] = g_parent  # kept as it is: it may be shared (add sends g twice)
-            elif parent in owned:
-                previous += g_parent  # NOTE: in place into our own sum: one array per tensor
-            else:
-                grads[parent] = previous = previous + g_parent
-                if type(previous) is np.ndarray:  # 0-d sums are numpy scalars: immutable
-                    owned.add(parent)
+            entry = waiting.get(parent._seq)  # add g_parent into the parent's gradient:
+            if entry is None:  # the first: kept as it is
+                waiting[parent._seq] = entry = [parent, g_parent, False]
+                heappush(newest_first, -parent._seq)
+            elif entry[2]:
+                entry[1] += g_parent  # NOTE: in place into our own sum: one array per tensor
+            else:  # the second: a new array, which later ones add into
+                entry[1] = entry[1] + g_parent
+                entry[2] = type(entry[1]) is np.ndarray  # 0-d sums are numpy scalars
             if record:
-                edges.append((_norm(g_parent), _norm(grads[parent])))
+                edges.append((_norm(g_parent), _norm(entry[1])))
         if record:
             node.edge_grad_norms = tuple(sent for sent, _ in edges)
             node.edge_running_norms = tuple(so_far for _, so_far in edges)
@@ -156,7 +159,7 @@ def _initial_grad(root: Tensor, grad: Any) -> np.ndarray:
     return grad
 
 
-def _run_hooks(node: Tensor, g: np.ndarray, owned: set) -> np.ndarray:
+def _run_hooks(node: Tensor, g: np.ndarray) -> np.ndarray:
     for hook in node._hooks:
         replaced = hook(g)
         if replaced is not None:
@@ -167,7 +170,6 @@ def _run_hooks(node: Tensor, g: np.ndarray, owned: set) -> np.ndarray:
                     f"but the gradient it replaces has shape {np.shape(g)}"
                 )
             g = replaced
-            owned.discard(node)  # the hook's array may be kept by the hook
     return g
 
 
@@ -187,6 +189,5 @@ def _norm(a: np.ndarray) -> float:
 
 
 def _record_node(node: Tensor, g: np.ndarray, processed: int) -> None:
-    node.grad_norm = _norm(g)
-    node.backward_step = processed
+    node.grad_norm, node.backward_step = _norm(g), processed
     node.grad_values = tuple(float(v) for v in np.ravel(g)) if np.size(g) <= 4 else None

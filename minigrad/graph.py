@@ -77,15 +77,6 @@ def release(node: Tensor) -> None:
         node._pause = None
 
 
-def check_unchanged(order: list[Tensor], last_change: int) -> None:
-    """Refuse a graph in which a saved tensor was changed in place: only nodes older than the
-    latest in-place change (``order`` is sorted by creation) can be affected."""
-    for node in order:
-        if node._seq >= last_change:
-            break
-        check_saved_unchanged(node)
-
-
 def check_saved_unchanged(node: Tensor) -> None:
     """Refuse a node whose VJP saved values that an in-place operator changed since (backward
     calls this only for nodes older than the latest in-place change: most never pay for it)."""

@@ -253,5 +253,4 @@ class Tensor:
         See ``minigrad.autograd.backward``.
         """
         from .autograd import backward
-
         backward(self, grad, retain_graph, record, create_graph)
