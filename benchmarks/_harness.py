@@ -21,6 +21,23 @@ from collections.abc import Callable
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
+# glibc moves two thresholds while a program runs: once a large block is freed, blocks up to its
+# size come from the heap, and the heap's free top is given back to the system when it outgrows
+# twice that size. Whether a backward pass leaves the graph's freed memory at the top (given back,
+# then faulted in again page by page by the next forward pass) then depends on which array
+# happened to be allocated last: on the medium configuration, 2,500 page faults per forward pass
+# and 1.5x the time, or none, after changes that leave every array operation as it was. Timing
+# workers run with both thresholds fixed, so that they measure the engine, not that coin flip.
+STEADY_HEAP = {"MALLOC_TRIM_THRESHOLD_": str(256 << 20), "MALLOC_MMAP_THRESHOLD_": str(32 << 20)}
+
+
+def steady_heap(libc_defaults: bool) -> None:
+    """Give the worker processes started from now on a steady heap (see STEADY_HEAP), unless
+    ``libc_defaults`` or the caller set MALLOC_* variables of their own (the header shows them)."""
+    if not libc_defaults and not any(k.startswith("MALLOC_") for k in os.environ):
+        os.environ.update(STEADY_HEAP)
+
+
 def threads_from_argv(default: int = 1) -> int:
     """The value of ``--threads N`` (or ``--threads=N``) in sys.argv, read before argparse runs."""
     args = sys.argv[1:]

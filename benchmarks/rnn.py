@@ -14,6 +14,7 @@ otherwise changes the time of a configuration by up to 1.5x depending on what ra
     python benchmarks/rnn.py --only tiny     # one configuration
     python benchmarks/rnn.py --profile long  # cProfile of the minigrad side, sorted by tottime
     python benchmarks/rnn.py --threads 2     # BLAS threads (default 1)
+    python benchmarks/rnn.py --libc-defaults # glibc's moving heap thresholds (_harness.STEADY_HEAP)
 """
 
 from __future__ import annotations
@@ -153,6 +154,8 @@ def main() -> None:
     parser.add_argument("--profile", choices=list(CONFIGS),
                         help="profile the minigrad side of one configuration instead of timing")
     parser.add_argument("--top", type=int, default=15, help="lines of the profile to print")
+    parser.add_argument("--libc-defaults", action="store_true",
+                        help="time with glibc's moving heap thresholds (see _harness.STEADY_HEAP)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)  # [name, T, dtype, repeats, sample]
     args = parser.parse_args()
     if args.worker:
@@ -160,6 +163,7 @@ def main() -> None:
         B, D, H, _ = CONFIGS[name]
         print(json.dumps(measure(name, (B, D, H, steps), dtype, repeats, sample_seconds)))
         return
+    _harness.steady_heap(args.libc_defaults)  # for the workers, which each configuration runs in
     print(_harness.header(
         "minigrad vs closed-form BPTT: tanh RNN, O = D, cross-entropy summed over steps and rows",
         THREADS))
