@@ -100,24 +100,28 @@ def cross_entropy(logits: Tensor, targets: Any, reduction: str = "mean") -> Tens
     """
     logits = lift(logits)
     y = _class_targets("cross_entropy", "logits", logits, targets, reduction)
-    log_p = _log_softmax(logits.data, axis=1)
+    # -log softmax(z)_y = log sum_j e^(z_j - m) - (z_y - m), m = max_j z_j (no overflow)
+    shifted = logits.data - np.maximum.reduce(logits.data, axis=1, keepdims=True)
+    e = np.exp(shifted)
+    total = np.add.reduce(e, axis=1)
     rows = np.arange(len(y))
-    losses = -log_p[rows, y]
+    losses = np.log(total) - shifted[rows, y]
     out = losses if reduction == "none" else np.add.reduce(losses)
     if reduction == "mean":
         out = out / max(len(y), 1)
-    saved = {"logits": logits.data, "log_p": log_p, "rows": rows, "y": y, "reduction": reduction}
+    saved = {"logits": logits.data, "e": e, "total": total, "rows": rows, "y": y,
+             "reduction": reduction}
     return record_op("cross_entropy", out, (logits,), cross_entropy_vjp, saved)
 
 
-def cross_entropy_vjp(g: np.ndarray, logits: np.ndarray, log_p: np.ndarray, rows: np.ndarray,
-                      y: np.ndarray, reduction: str) -> tuple:
+def cross_entropy_vjp(g: np.ndarray, logits: np.ndarray, e: np.ndarray, total: np.ndarray,
+                      rows: np.ndarray, y: np.ndarray, reduction: str) -> tuple:
     """dL_i/dz_i = softmax(z_i) - onehot(y_i): the probabilities minus 1 at the target class."""
     scale = g[:, None] if reduction == "none" else g / len(y) if reduction == "mean" else g
     if isinstance(logits, Tensor):  # create_graph: softmax(z) recomputed as a function of z
         return ((softmax(logits, axis=1) - one_hot(y, logits.shape[1], logits.dtype)) * scale,)
     # NOTE: in place into the one new array: this VJP runs at every step of a long sequence
-    grad = np.exp(log_p)
+    grad = e / total[:, None]  # softmax(z), from the forward's exponentials
     grad[rows, y] -= 1
     grad *= scale
     return (grad,)

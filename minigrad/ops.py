@@ -47,13 +47,13 @@ def record_op(op: str, value: Any, parents: tuple[Tensor, ...], vjp: Callable[..
     out.data = value if type(value) is np.ndarray else np.asarray(value)
     out.grad = out.name = None
     out.scope = modes.scope
-    out._seq = next(creation_order)
+    out._seq = seq = next(creation_order)
     if modes.grad_enabled:
         for parent in parents:  # NOTE: a plain loop: any() or a helper costs more than the op
             if parent.requires_grad:
                 out.requires_grad, out.op, out.parents, out.vjp = True, op, parents, vjp
                 out.saved = saved
-                if not out._seq & 1023:  # every 1024th node holds the GraphPause: see graph.py
+                if not seq & 1023:  # every 1024th node holds the GraphPause: see graph.py
                     out._pause = graph_pause()
                     collect_while_paused()
                 break
@@ -283,7 +283,7 @@ def tanh(x: Tensor) -> Tensor:
 
 
 def tanh_vjp(g: np.ndarray, out: np.ndarray) -> tuple:
-    if type(out) is not np.ndarray or isinstance(g, Tensor):  # create_graph: Tensors
+    if type(g) is not np.ndarray:  # create_graph: Tensors (or a numpy scalar)
         return (g * (1 - out * out),)
     # NOTE: tanh' = 1 - tanh^2 built and scaled in one array: no temporaries on long sequences
     local = np.multiply(out, out, out=np.empty_like(out))
