@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .ops import _axes, _binary, _kept_shape, max_vjp, record_op
+from .ops import _axes, _binary, _extreme, _kept_shape, record_op
 
 if TYPE_CHECKING:
     from .tensor import Tensor
@@ -95,13 +95,7 @@ def pick_vjp(g: np.ndarray, a: np.ndarray, b: np.ndarray) -> tuple:
 def min_(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
     """out = min of x over ``axis``;  dL/dx = g at the minima, split evenly between ties (as
     ``max``).  ``Tensor([[1.0, -2.0]]).min(axis=1)`` is ``[-2.]``."""
-    axes = _axes("min", axis, x.shape)
-    if x.size == 0:
-        raise ValueError(f"min: the tensor is empty (shape {x.shape})")
-    low = np.minimum.reduce(x.data, axis=axes, keepdims=True)
-    out = low if keepdims else low.reshape([n for i, n in enumerate(low.shape) if i not in axes])
-    # max's VJP: g goes where x == top, here the minima
-    return record_op("min", out, (x,), max_vjp, {"x": x.data, "top": low, "axes": axes})
+    return _extreme("min", np.minimum, x, axis, keepdims)  # max's VJP: g goes to the minima
 
 
 def _arg(name: str, fn: Any, x: Tensor, axis: int | None, keepdims: bool) -> Tensor:

@@ -101,19 +101,14 @@ class scope:  # noqa: N801  (used like a function: `with mg.scope("t=3"):`)
         self._outer: tuple | None = None  # the scopes it replaced, as (latest, (earlier, ...))
 
     def __enter__(self) -> None:
-        modes = PER_THREAD.modes  # NOTE: _open_block inlined: an unrolled RNN opens one per step
-        if not modes.blocks:
-            OPEN.add(modes)
-        modes.blocks += 1
+        modes = _open_block()
         self._outer = (modes.scope, self._outer)
         modes.scope = f"{modes.scope}/{self.name}" if modes.scope else self.name
 
     def __exit__(self, exc_type: object, exc: object, traceback: object) -> None:
         modes = PER_THREAD.modes
         modes.scope, self._outer = self._outer
-        modes.blocks -= 1
-        if not modes.blocks:
-            OPEN.discard(modes)
+        _close_block(modes)
 
 
 def detect_anomaly() -> contextlib.AbstractContextManager[None]:

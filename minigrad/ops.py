@@ -402,12 +402,17 @@ def mean_vjp(g: np.ndarray, kept: tuple, shape: tuple, n: int) -> tuple:
 
 def max_(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
     """out = max of x over ``axis``;  dL/dx = g at the maxima, split evenly between ties."""
-    axes = _axes("max", axis, x.shape)
+    return _extreme("max", np.maximum, x, axis, keepdims)
+
+
+def _extreme(op: str, ufunc: Any, x: Tensor, axis: Any, keepdims: bool) -> Tensor:
+    """max or min (``ufunc`` np.maximum or np.minimum): g goes to the entries equal to the top."""
+    axes = _axes(op, axis, x.shape)
     if x.size == 0:
-        raise ValueError(f"max: the tensor is empty (shape {x.shape})")
-    top = np.maximum.reduce(x.data, axis=axes, keepdims=True)
+        raise ValueError(f"{op}: the tensor is empty (shape {x.shape})")
+    top = ufunc.reduce(x.data, axis=axes, keepdims=True)
     out = top if keepdims else top.reshape([n for i, n in enumerate(top.shape) if i not in axes])
-    return record_op("max", out, (x,), max_vjp, {"x": x.data, "top": top, "axes": axes})
+    return record_op(op, out, (x,), max_vjp, {"x": x.data, "top": top, "axes": axes})
 
 
 def max_vjp(g: np.ndarray, x: np.ndarray, top: np.ndarray, axes: tuple) -> tuple:
